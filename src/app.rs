@@ -1,0 +1,453 @@
+//! The pipeline: wires arguments, configuration, rules, sources, the scanner and the reports.
+//!
+//! This is the only module that knows every other one. It owns threads and shared collectors;
+//! it has no format- or rule-specific code.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::cli::{self, ColorChoice, Command, ListFormat, RuleSelection, RulesCommand, ScanArgs};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::filter::Allowlist;
+use crate::finding::{self, Finding, SkipReason, Skipped, Summary};
+use crate::report::{self, Format, Mode, ReportOptions, ScanInfo, ScanReport, Tool};
+use crate::rules;
+use crate::scan::{Origin, ScanOptions, Scanner, ThreadState};
+use crate::source::fs::{self as fsrc, Content, Entry, Visitor, WalkOptions};
+
+/// Default `--max-file-size`: 10 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// Exit code: nothing found.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: findings (unless `--exit-code`).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage, configuration or I/O error, or something could not be read.
+pub const EXIT_ERROR: u8 = 2;
+/// Exit code: interrupted by Ctrl-C (partial results were written).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C was pressed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: cli::Cli) -> Result<u8> {
+    match cli.command {
+        Command::Scan(args) => scan_command(&args),
+        Command::Rules(r) => match r.command {
+            RulesCommand::List(sel) => rules_list(&sel),
+            RulesCommand::Check(sel) => rules_check(&sel),
+        },
+    }
+}
+
+fn rules_list(sel: &RuleSelection) -> Result<u8> {
+    let rules = rules::load(&sel.rules, &[], sel.no_builtin)?;
+    let mut out = Vec::new();
+    match sel.format {
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = rules
+                .iter()
+                .map(
+                    |r| serde_json::json!({"id": r.id, "name": r.name, "severity": r.severity, "keywords": r.keywords}),
+                )
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            out.push(b'\n');
+        }
+        ListFormat::Text => {
+            let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
+            writeln!(out, "{:<w$}  {:<8}  NAME", "ID", "SEVERITY")?;
+            for r in &rules {
+                writeln!(out, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), r.name)?;
+            }
+            writeln!(out, "{} rules", rules.len())?;
+        }
+    }
+    emit(&out)?;
+    Ok(EXIT_CLEAN)
+}
+
+fn rules_check(sel: &RuleSelection) -> Result<u8> {
+    let rules = rules::load(&sel.rules, &[], sel.no_builtin)?;
+    let report = rules::check::check_rules(rules)?;
+    let mut out = Vec::new();
+    for f in &report.failures {
+        writeln!(out, "FAIL {} ({}): {}", f.rule_id, f.origin, f.message)?;
+    }
+    writeln!(
+        out,
+        "{} rules, {} examples: {} passed, {} failed",
+        report.rules,
+        report.examples,
+        report.examples.saturating_sub(report.failures.len()),
+        report.failures.len()
+    )?;
+    emit(&out)?;
+    Ok(if report.failures.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS })
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn emit(bytes: &[u8]) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("cannot write to standard output"),
+    }
+}
+
+/// Everything a scan needs, resolved from arguments and configuration.
+pub struct Prepared {
+    /// The scan root (a directory or file), or `-`.
+    pub root: PathBuf,
+    /// The configuration.
+    pub config: Config,
+    /// The scanner.
+    pub scanner: Arc<Scanner>,
+    /// The scan clock.
+    pub now: OffsetDateTime,
+    /// `--max-file-size` or the configuration's, or the default.
+    pub max_file_size: u64,
+    /// Worker threads (0: automatic).
+    pub threads: usize,
+}
+
+/// Resolves arguments and configuration into a [`Prepared`] scan.
+pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
+    let now = cli::parse_now(args.now.as_deref())?;
+    let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let stdin = root.as_os_str() == "-";
+    if !stdin && !root.exists() {
+        return Err(Error::Usage(format!("{}: no such file or directory", root.display())).into());
+    }
+    let config_dir = if stdin || root.is_file() {
+        root.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    } else {
+        root.clone()
+    };
+    let config = Config::discover(args.config.as_deref(), &config_dir)?;
+    let mut rule_paths = args.rules.clone();
+    if let Some(base) = config.base_dir() {
+        rule_paths.extend(config.rules.paths.iter().map(|p| base.join(p)));
+    }
+    let rules = rules::load(&rule_paths, &config.rules.disable, false)?;
+    let engine = Engine::new(rules)?;
+    let config_name = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into());
+    let allowlist = Allowlist::new(&config_name, &config_dir, &config.allowlist)?;
+    for id in allowlist.rule_ids() {
+        if !engine.rules().iter().any(|r| r.id == id) {
+            return Err(
+                Error::invalid(&config_name, None, format!("[allowlist.rules.{id}]: no rule has this id")).into()
+            );
+        }
+    }
+    let options = ScanOptions { show_secrets: args.show_secrets, no_inline_allow: args.no_inline_allow };
+    let scanner = Arc::new(Scanner::new(engine, allowlist, options));
+    let max_file_size = args.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    Ok(Prepared { root, config, scanner, now, max_file_size, threads: args.threads.unwrap_or(0) })
+}
+
+fn scan_command(args: &ScanArgs) -> Result<u8> {
+    let started = Instant::now();
+    let started_at = OffsetDateTime::now_utc();
+    let prepared = prepare(args)?;
+    install_interrupt_handler();
+    let stdin = prepared.root.as_os_str() == "-";
+    let (mode, collected) = if args.history || args.range.is_some() || args.staged {
+        return Err(Error::Usage("git scanning (--history, --range, --staged) is not available yet".into()).into());
+    } else if stdin {
+        (Mode::Stdin, scan_stdin(&prepared)?)
+    } else {
+        (Mode::Tree, scan_tree(&prepared, !args.no_progress, args.no_ignore))
+    };
+    let report = finish(&prepared, mode, args.range.clone(), collected, started, started_at);
+    write_report(&report, args)?;
+    Ok(exit_code(&report, args.exit_code))
+}
+
+/// What the sources produced, before sorting.
+#[derive(Default)]
+pub struct Collected {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Skipped entries.
+    pub skipped: Vec<Skipped>,
+    /// Files or blobs scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Suppressed matches.
+    pub suppressed: u64,
+    /// Notes for the summary.
+    pub notes: Vec<String>,
+}
+
+/// Shared sink of the worker threads.
+#[derive(Default)]
+struct Shared {
+    collected: Mutex<Collected>,
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+struct TreeVisitor {
+    scanner: Arc<Scanner>,
+    shared: Arc<Shared>,
+    state: ThreadState,
+    local: Collected,
+    max_file_size: u64,
+}
+
+impl Visitor for TreeVisitor {
+    fn visit(&mut self, entry: Entry) -> bool {
+        if interrupted() {
+            return false;
+        }
+        match entry {
+            Entry::Skip(s) => self.local.skipped.push(s),
+            Entry::File { path, rel } => {
+                if self.scanner.allowlist().excludes_path(&rel, false) {
+                    self.local.skipped.push(Skipped {
+                        path: rel,
+                        reason: SkipReason::Allowlisted,
+                        detail: String::new(),
+                    });
+                    return true;
+                }
+                match fsrc::read_file(&path, self.max_file_size) {
+                    Content::Skip(reason, detail) => self.local.skipped.push(Skipped { path: rel, reason, detail }),
+                    Content::Text(data) => {
+                        let res = self.scanner.scan(&data, Origin { path: &rel, provenance: None }, &mut self.state);
+                        self.local.files_scanned += 1;
+                        self.local.bytes_scanned += data.len() as u64;
+                        self.local.suppressed += res.suppressed;
+                        self.shared.files.fetch_add(1, Ordering::Relaxed);
+                        self.shared.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                        self.local.findings.extend(res.findings);
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+impl Drop for TreeVisitor {
+    fn drop(&mut self) {
+        let local = std::mem::take(&mut self.local);
+        let mut all = match self.shared.collected.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        all.findings.extend(local.findings);
+        all.skipped.extend(local.skipped);
+        all.files_scanned += local.files_scanned;
+        all.bytes_scanned += local.bytes_scanned;
+        all.suppressed += local.suppressed;
+    }
+}
+
+fn scan_tree(p: &Prepared, progress: bool, no_ignore: bool) -> Collected {
+    let shared = Arc::new(Shared::default());
+    let bar = Progress::start(progress, Arc::clone(&shared));
+    let opts = WalkOptions { threads: p.threads, no_ignore };
+    fsrc::walk(&p.root, &opts, || TreeVisitor {
+        scanner: Arc::clone(&p.scanner),
+        shared: Arc::clone(&shared),
+        state: ThreadState::default(),
+        local: Collected::default(),
+        max_file_size: p.max_file_size,
+    });
+    bar.stop();
+    let mut guard = match shared.collected.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    std::mem::take(&mut *guard)
+}
+
+fn scan_stdin(p: &Prepared) -> Result<Collected> {
+    let mut data = Vec::new();
+    io::stdin().lock().read_to_end(&mut data).context("cannot read standard input")?;
+    let mut c = Collected::default();
+    match fsrc::classify(data) {
+        Content::Skip(reason, detail) => c.skipped.push(Skipped { path: "<stdin>".into(), reason, detail }),
+        Content::Text(data) => {
+            let mut state = ThreadState::default();
+            let res = p.scanner.scan(&data, Origin { path: "<stdin>", provenance: None }, &mut state);
+            c.files_scanned = 1;
+            c.bytes_scanned = data.len() as u64;
+            c.suppressed = res.suppressed;
+            c.findings = res.findings;
+        }
+    }
+    Ok(c)
+}
+
+/// Sorts, totals and packages collected results into a report.
+pub fn finish(
+    p: &Prepared,
+    mode: Mode,
+    range: Option<String>,
+    mut c: Collected,
+    started: Instant,
+    started_at: OffsetDateTime,
+) -> ScanReport {
+    finding::sort(&mut c.findings);
+    c.skipped.sort();
+    let mut summary = Summary {
+        files_scanned: c.files_scanned,
+        files_skipped: c.skipped.len() as u64,
+        bytes_scanned: c.bytes_scanned,
+        findings: c.findings.len() as u64,
+        suppressed: c.suppressed,
+        errors: c.skipped.iter().filter(|s| s.reason.is_error()).count() as u64,
+        duration_ms: started.elapsed().as_millis() as u64,
+        interrupted: interrupted(),
+        notes: c.notes,
+        ..Summary::default()
+    };
+    for s in &c.skipped {
+        *summary.skipped_by_reason.entry(s.reason.as_str().to_string()).or_default() += 1;
+    }
+    let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    ScanReport {
+        version: 1,
+        tool: Tool::default(),
+        scan: ScanInfo {
+            mode,
+            root: finding::display_path(&p.root),
+            range,
+            detected_at: fmt(p.now),
+            started_at: fmt(started_at),
+            finished_at: fmt(OffsetDateTime::now_utc()),
+        },
+        findings: c.findings,
+        skipped: c.skipped,
+        summary,
+    }
+}
+
+/// Writes the report to `--output` (atomically) or stdout.
+pub fn write_report(report: &ScanReport, args: &ScanArgs) -> Result<()> {
+    let format = args.format.unwrap_or(Format::Text);
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let opts = ReportOptions { color, verbose: args.verbose };
+    let mut buf = Vec::new();
+    report::write(report, format, opts, &mut buf)?;
+    match &args.output {
+        Some(path) => write_atomically(path, &buf)?,
+        None => emit(&buf)?,
+    }
+    if args.output.is_some() && format != Format::Text {
+        // Keep a person informed when the report went to a file.
+        eprintln!("{}", report::text::summary_line(report));
+    }
+    for s in report.skipped.iter().filter(|s| s.reason.is_error()) {
+        if format != Format::Text {
+            eprintln!(
+                "ndaguard: warning: {}: {} ({})",
+                finding::escape_text(&s.path),
+                s.reason.as_str(),
+                finding::escape_text(&s.detail)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.as_file().sync_all().ok();
+    tmp.persist(path).map_err(|e| e.error).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The exit code for a finished scan.
+pub fn exit_code(report: &ScanReport, findings_code: Option<u8>) -> u8 {
+    if report.summary.interrupted {
+        EXIT_INTERRUPTED
+    } else if report.summary.errors > 0 {
+        EXIT_ERROR
+    } else if report.summary.findings > 0 {
+        findings_code.unwrap_or(EXIT_FINDINGS)
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+fn install_interrupt_handler() {
+    // A second handler cannot be installed (tests call run() repeatedly): ignore that.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            // Second Ctrl-C: stop now.
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+}
+
+/// A progress line on stderr for scans that last more than a second, only on a terminal.
+struct Progress {
+    done: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(enabled: bool, shared: Arc<Shared>) -> Progress {
+        let done = Arc::new(AtomicBool::new(false));
+        if !enabled || !io::stderr().is_terminal() {
+            return Progress { done, handle: None };
+        }
+        let flag = Arc::clone(&done);
+        let handle = std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            while !flag.load(Ordering::Relaxed) {
+                let files = shared.files.load(Ordering::Relaxed);
+                let bytes = shared.bytes.load(Ordering::Relaxed);
+                bar.set_message(format!("scanning: {files} files, {}", report::text::human_bytes(bytes)));
+                bar.tick();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Progress { done, handle: Some(handle) }
+    }
+
+    fn stop(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Command-line arguments (clap) and their validation into settings the app can run.
+//!
+//! This module parses and checks arguments; it does not scan.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::report::Format;
+
+/// ndaguard: find leaked secrets in working trees and git history, and say which leaks breach an
+/// NDA and by when they must be reported and revoked.
+#[derive(Debug, Parser)]
+#[command(name = "ndaguard", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a working tree (default), standard input (`-`), git history, a commit range or the
+    /// staged changes.
+    Scan(ScanArgs),
+    /// List or check the rules.
+    Rules(RulesArgs),
+}
+
+/// `ndaguard rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// list or check.
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+/// `ndaguard rules list|check`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Print every rule: id, name, severity.
+    List(RuleSelection),
+    /// Run every rule's positive and negative examples through the whole engine.
+    Check(RuleSelection),
+}
+
+/// Which rules `rules list|check` look at.
+#[derive(Debug, Args, Clone)]
+pub struct RuleSelection {
+    /// Extra rule directories or files (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Only the rules given with --rules, not the built-in ones.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Output format for `list`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+/// Formats of `rules list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns.
+    Text,
+    /// A JSON array.
+    Json,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    /// When stdout is a terminal and NO_COLOR is unset.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Arguments of `ndaguard scan`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScanArgs {
+    /// What to scan: a directory or file (default `.`), or `-` for standard input.
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Scan every blob reachable from any ref of the git repository at PATH.
+    #[arg(long, conflicts_with_all = ["range", "staged"])]
+    pub history: bool,
+    /// Scan what the commits in a range add (`A..B`, or one commit).
+    #[arg(long, value_name = "A..B", conflicts_with = "staged")]
+    pub range: Option<String>,
+    /// Scan what the index adds over HEAD (pre-commit).
+    #[arg(long)]
+    pub staged: bool,
+    /// Output format (default: text).
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Configuration file (default: .ndaguard.toml at the scan root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// NDA registry (default: .ndaguard/registry.toml at the scan root).
+    #[arg(long, value_name = "FILE")]
+    pub registry: Option<PathBuf>,
+    /// Baseline file: findings whose fingerprints it lists are not reported.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Extra rule directories or files (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Print secrets in full (reports are redacted by default).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Fix the scan clock (RFC 3339), for reproducible reports and tests.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Skip files larger than this (bytes; K, M and G suffixes allowed). Default 10M.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Scan files that .gitignore, .ignore and .ndaguardignore exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Exit code when there are findings (default 1).
+    #[arg(long, value_name = "N")]
+    pub exit_code: Option<u8>,
+    /// List skipped files in the text report.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Ignore inline `ndaguard:allow` comments.
+    #[arg(long)]
+    pub no_inline_allow: bool,
+}
+
+/// Parses `10485760`, `512K`, `10M`, `1G` (powers of 1024).
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('k' | 'K') => (&s[..s.len() - 1], 1024u64),
+        Some('m' | 'M') => (&s[..s.len() - 1], 1024 * 1024),
+        Some('g' | 'G') => (&s[..s.len() - 1], 1024 * 1024 * 1024),
+        _ => (s, 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| format!("{s:?} is not a size (examples: 1048576, 512K, 10M, 1G)"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Parses `--now`.
+pub fn parse_now(now: Option<&str>) -> Result<OffsetDateTime> {
+    match now {
+        None => Ok(OffsetDateTime::now_utc()),
+        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
+            .map(|t| t.to_offset(time::UtcOffset::UTC))
+            .map_err(|e| Error::Usage(format!("--now {s:?} is not an RFC 3339 time (like 2026-11-22T10:00:00Z): {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("10M"), Ok(10 * 1024 * 1024));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        assert!(parse_size("ten").is_err());
+    }
+
+    #[test]
+    fn now_parses_rfc3339() {
+        let t = parse_now(Some("2026-11-22T10:00:00+01:00")).expect("valid");
+        assert_eq!(t.hour(), 9);
+        assert!(parse_now(Some("yesterday")).is_err());
+    }
+}

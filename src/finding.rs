@@ -1,0 +1,352 @@
+//! Findings and the scan summary: the stable, serialized schema of every report.
+//!
+//! Behaviour contract:
+//! - `line` and `column` are 1-based; `column` counts characters (UTF-8 code points) on the line;
+//!   `end_column` is the column just past the secret's last character (as SARIF wants).
+//! - `secret` is redacted (a short prefix, `…`, and the length) unless `--show-secrets` is given.
+//! - `fingerprint` is `v1:` followed by 32 hex digits of HMAC-SHA-256 over the rule id, the path
+//!   and the secret, under a fixed public key. It does not change when the secret moves to another
+//!   line, across runs or machines, and never contains the secret. It does change with the path.
+//! - Findings are sorted by path, line, column and rule id before any report is written.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::rules::Severity;
+
+/// Git provenance of a finding.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Provenance {
+    /// Full commit id that introduced the secret.
+    pub commit: String,
+    /// Author name.
+    pub author: String,
+    /// Author email.
+    pub email: String,
+    /// Author date, RFC 3339.
+    pub date: String,
+    /// Commit time as Unix seconds (for `exposed_since`).
+    #[serde(skip)]
+    pub time: i64,
+}
+
+/// One leaked secret at one place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Rule id (`registered-token` for a registry-only match).
+    pub rule_id: String,
+    /// Rule name.
+    pub rule_name: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Path relative to the scan root, `/`-separated; invalid UTF-8 bytes escaped as `\xNN`.
+    pub path: String,
+    /// 1-based line of the secret's first byte.
+    pub line: usize,
+    /// 1-based column (characters) of the secret's first byte.
+    pub column: usize,
+    /// 1-based line of the secret's last byte.
+    pub end_line: usize,
+    /// Column just past the secret's last character.
+    pub end_column: usize,
+    /// The secret, redacted unless `--show-secrets`.
+    pub secret: String,
+    /// The secret's length in bytes.
+    pub secret_length: usize,
+    /// Stable fingerprint (see the module docs).
+    pub fingerprint: String,
+    /// How the secret was encoded where it was found (`base64`, `percent`), if it was decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// Commit that introduced it (git sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Author of that commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Author email of that commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Author date of that commit, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// How many commits carried the secret at this path (history scans).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commits: Option<u64>,
+    /// Byte offset of the secret in the scanned blob (not serialized).
+    #[serde(skip)]
+    pub offset: usize,
+    /// SHA-256 of the raw secret, for deduplication and the registry; never serialized.
+    #[serde(skip)]
+    pub secret_digest: [u8; 32],
+    /// Unix time of the commit that introduced the secret, when known.
+    #[serde(skip)]
+    pub commit_time: Option<i64>,
+}
+
+impl Finding {
+    /// The sort key of reports: path, line, column, rule.
+    pub fn sort_key(&self) -> (&str, usize, usize, &str) {
+        (&self.path, self.line, self.column, &self.rule_id)
+    }
+}
+
+/// Sorts findings into report order.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
+}
+
+const FINGERPRINT_KEY: &[u8] = b"ndaguard/fingerprint/v1";
+
+/// The stable fingerprint of a secret found by `rule_id` at `path`.
+pub fn fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(FINGERPRINT_KEY).expect("HMAC accepts any key length");
+    mac.update(rule_id.as_bytes());
+    mac.update(&[0]);
+    mac.update(path.as_bytes());
+    mac.update(&[0]);
+    mac.update(secret);
+    let out = mac.finalize().into_bytes();
+    format!("v1:{}", hex::encode(&out[..16]))
+}
+
+/// SHA-256 of a secret.
+pub fn digest(secret: &[u8]) -> [u8; 32] {
+    Sha256::digest(secret).into()
+}
+
+/// The redacted form of a secret: up to 4 leading characters (never more than a quarter of it),
+/// an ellipsis, and the length: `ghp_…(40)`.
+pub fn redact(secret: &[u8]) -> String {
+    let text = String::from_utf8_lossy(secret);
+    let chars: Vec<char> = text.chars().collect();
+    let keep = (chars.len() / 4).min(4);
+    let prefix: String = chars[..keep].iter().collect();
+    format!("{}…({})", escape_text(&prefix), secret.len())
+}
+
+/// The full secret for `--show-secrets`, with control characters escaped.
+pub fn reveal(secret: &[u8]) -> String {
+    escape_text(&String::from_utf8_lossy(secret))
+}
+
+/// Escapes control characters (including ESC, so no terminal sequence passes) as `\u{..}`.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A path as reports show it: `/`-separated, invalid UTF-8 bytes as `\xNN`, control characters
+/// escaped.
+pub fn display_path(path: &Path) -> String {
+    #[cfg(unix)]
+    let raw: String = {
+        use std::os::unix::ffi::OsStrExt;
+        escape_bytes(path.as_os_str().as_bytes())
+    };
+    #[cfg(not(unix))]
+    let raw: String = path.to_string_lossy().replace('\\', "/");
+    raw
+}
+
+/// Escapes a byte path: valid UTF-8 runs are kept (control characters escaped), other bytes
+/// become `\xNN`.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&escape_text(chunk.valid()));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Maps byte offsets of one blob to 1-based lines and columns. Offsets must be queried in
+/// ascending order for the incremental scan to pay off, but any order works.
+pub struct LineIndex<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> LineIndex<'a> {
+    /// An index over `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        LineIndex { data, pos: 0, line: 1, line_start: 0 }
+    }
+
+    /// The (line, column) of byte `offset`.
+    pub fn locate(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.data.len());
+        if offset < self.line_start {
+            self.pos = 0;
+            self.line = 1;
+            self.line_start = 0;
+        } else if offset < self.pos {
+            let col = self.data[self.line_start..offset].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1;
+            return (self.line, col);
+        }
+        for nl in memchr::memchr_iter(b'\n', &self.data[self.pos..offset]) {
+            self.line += 1;
+            self.line_start = self.pos + nl + 1;
+        }
+        self.pos = offset;
+        let col = self.data[self.line_start..offset].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1;
+        (self.line, col)
+    }
+
+    /// The bytes of the line holding `offset` (without its line ending).
+    pub fn line_bytes(data: &[u8], offset: usize) -> &[u8] {
+        let offset = offset.min(data.len());
+        let start = memchr::memrchr(b'\n', &data[..offset]).map(|i| i + 1).unwrap_or(0);
+        let end = memchr::memchr(b'\n', &data[offset..]).map(|i| offset + i).unwrap_or(data.len());
+        let line = &data[start..end];
+        line.strip_suffix(b"\r").unwrap_or(line)
+    }
+
+    /// The bytes of the line before the one holding `offset`, if any.
+    pub fn previous_line_bytes(data: &[u8], offset: usize) -> Option<&[u8]> {
+        let offset = offset.min(data.len());
+        let start = memchr::memrchr(b'\n', &data[..offset])?;
+        Some(Self::line_bytes(data, start))
+    }
+}
+
+/// Why a file or blob was not scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// Binary content (a NUL byte near the start).
+    Binary,
+    /// Larger than `--max-file-size`.
+    TooLarge,
+    /// Could not be read (permissions, vanished, I/O error). Counts as an error.
+    Unreadable,
+    /// A symbolic link (not followed), or a symlink loop.
+    Symlink,
+    /// Excluded by an allowlist path.
+    Allowlisted,
+    /// A git submodule (not followed).
+    Submodule,
+    /// A git object that could not be read. Counts as an error.
+    MissingObject,
+    /// Not a regular file (socket, FIFO, device).
+    Special,
+}
+
+impl SkipReason {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "too-large",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::Symlink => "symlink",
+            SkipReason::Allowlisted => "allowlisted",
+            SkipReason::Submodule => "submodule",
+            SkipReason::MissingObject => "missing-object",
+            SkipReason::Special => "special",
+        }
+    }
+
+    /// Whether this reason means something could not be read (exit code 2).
+    pub fn is_error(self) -> bool {
+        matches!(self, SkipReason::Unreadable | SkipReason::MissingObject)
+    }
+}
+
+/// One skipped file or blob.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Skipped {
+    /// Path relative to the scan root (or blob id for git objects without a path).
+    pub path: String,
+    /// Why.
+    pub reason: SkipReason,
+    /// Details (the I/O error, the size).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Totals of one scan.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    /// Files (or blobs) scanned.
+    pub files_scanned: u64,
+    /// Files (or blobs) skipped, for any reason.
+    pub files_skipped: u64,
+    /// Skipped counts by reason.
+    pub skipped_by_reason: BTreeMap<String, u64>,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Findings reported.
+    pub findings: u64,
+    /// Findings suppressed by inline allows, allowlists or the baseline.
+    pub suppressed: u64,
+    /// Files or objects that could not be read.
+    pub errors: u64,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// Whether the scan was interrupted (Ctrl-C) and is partial.
+    pub interrupted: bool,
+    /// Notes about the scan (a shallow clone, submodules not followed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_keeps_a_short_prefix_and_the_length() {
+        assert_eq!(redact(b"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"), "ghp_…(40)");
+        assert_eq!(redact(b"abcdefgh"), "ab…(8)");
+        assert_eq!(redact(b"abc"), "…(3)");
+        assert_eq!(redact(b"\x1b[31mredsecretvaluehere"), "\\u{1b}[31…(23)");
+    }
+
+    #[test]
+    fn fingerprint_depends_on_rule_path_and_secret_only() {
+        let a = fingerprint("r", "a.txt", b"s1");
+        assert_eq!(a, fingerprint("r", "a.txt", b"s1"));
+        assert_ne!(a, fingerprint("r", "b.txt", b"s1"));
+        assert_ne!(a, fingerprint("q", "a.txt", b"s1"));
+        assert_ne!(a, fingerprint("r", "a.txt", b"s2"));
+        assert!(a.starts_with("v1:") && a.len() == 35);
+    }
+
+    #[test]
+    fn line_index_counts_lines_and_characters() {
+        let data = "ab\ncé d\r\nxyz".as_bytes();
+        let mut idx = LineIndex::new(data);
+        assert_eq!(idx.locate(0), (1, 1));
+        assert_eq!(idx.locate(3), (2, 1));
+        assert_eq!(idx.locate(7), (2, 4));
+        assert_eq!(idx.locate(10), (3, 1));
+        assert_eq!(idx.locate(1), (1, 2));
+        assert_eq!(LineIndex::line_bytes(data, 4), "cé d".as_bytes());
+        assert_eq!(LineIndex::previous_line_bytes(data, 11), Some("cé d".as_bytes()));
+        assert_eq!(LineIndex::previous_line_bytes(data, 1), None);
+    }
+
+    #[test]
+    fn paths_escape_invalid_bytes_and_controls() {
+        assert_eq!(escape_bytes(b"a/b\xffc.txt"), "a/b\\xffc.txt");
+        assert_eq!(escape_bytes(b"new\nline"), "new\\nline");
+    }
+}

@@ -1,0 +1,111 @@
+//! Reports: one file per format. A reporter writes a finished, sorted [`ScanReport`]; it never
+//! filters or changes findings.
+
+pub mod json;
+pub mod text;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Skipped, Summary};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One finding per line.
+    Jsonl,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+/// Which kind of scan produced a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Working tree.
+    Tree,
+    /// Standard input.
+    Stdin,
+    /// Whole git history.
+    History,
+    /// A commit range.
+    Range,
+    /// The git index against HEAD.
+    Staged,
+}
+
+/// Everything a report needs about one finished scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    /// Report format version.
+    pub version: u32,
+    /// The tool.
+    pub tool: Tool,
+    /// The scan.
+    pub scan: ScanInfo,
+    /// Findings, sorted.
+    pub findings: Vec<Finding>,
+    /// Skipped files and blobs, sorted.
+    pub skipped: Vec<Skipped>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+/// The tool that wrote the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// `ndaguard`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool { name: "ndaguard", version: env!("CARGO_PKG_VERSION") }
+    }
+}
+
+/// What was scanned and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanInfo {
+    /// Kind of scan.
+    pub mode: Mode,
+    /// The scan root as given.
+    pub root: String,
+    /// The range, for range scans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<String>,
+    /// The scan clock (`--now`), RFC 3339.
+    pub detected_at: String,
+    /// When the scan started (wall clock), RFC 3339.
+    #[serde(skip)]
+    pub started_at: String,
+    /// When the scan ended (wall clock), RFC 3339.
+    #[serde(skip)]
+    pub finished_at: String,
+}
+
+/// Presentation options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportOptions {
+    /// ANSI colour in text output.
+    pub color: bool,
+    /// List skipped files in text output.
+    pub verbose: bool,
+}
+
+/// Writes `report` in `format`.
+pub fn write(report: &ScanReport, format: Format, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text::write(report, opts, out),
+        Format::Json => json::write(report, out),
+        Format::Jsonl => json::write_lines(report, out),
+        Format::Sarif => Err(io::Error::new(io::ErrorKind::Unsupported, "SARIF output is not available in this build")),
+    }
+}

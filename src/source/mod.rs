@@ -1,0 +1,4 @@
+//! Where blobs come from: the working tree (`fs`) and standard input. Sources read bytes and
+//! hand them on; they never match.
+
+pub mod fs;
