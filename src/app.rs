@@ -18,11 +18,12 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::filter::Allowlist;
-use crate::finding::{self, Finding, SkipReason, Skipped, Summary};
+use crate::finding::{self, SkipReason, Skipped, Summary};
 use crate::report::{self, Format, Mode, ReportOptions, ScanInfo, ScanReport, Tool};
 use crate::rules;
-use crate::scan::{Origin, ScanOptions, Scanner, ThreadState};
+use crate::scan::{Collected, Origin, ScanOptions, Scanner, ThreadState};
 use crate::source::fs::{self as fsrc, Content, Entry, Visitor, WalkOptions};
+use crate::source::git::{self, GitOptions};
 
 /// Default `--max-file-size`: 10 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -51,6 +52,10 @@ pub fn run(cli: cli::Cli) -> Result<u8> {
             RulesCommand::List(sel) => rules_list(&sel),
             RulesCommand::Check(sel) => rules_check(&sel),
         },
+        Command::Registry(args) => crate::registry::command(&args),
+        Command::Baseline(args) => baseline_command(&args),
+        Command::InstallHook(args) => crate::hook::install(&args),
+        Command::Ci(args) => crate::ci::run(&args),
     }
 }
 
@@ -161,14 +166,24 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
     Ok(Prepared { root, config, scanner, now, max_file_size, threads: args.threads.unwrap_or(0) })
 }
 
+fn baseline_command(_args: &ScanArgs) -> Result<u8> {
+    Err(Error::Usage("`ndaguard baseline` is not available yet".into()).into())
+}
+
 fn scan_command(args: &ScanArgs) -> Result<u8> {
     let started = Instant::now();
     let started_at = OffsetDateTime::now_utc();
     let prepared = prepare(args)?;
     install_interrupt_handler();
     let stdin = prepared.root.as_os_str() == "-";
-    let (mode, collected) = if args.history || args.range.is_some() || args.staged {
-        return Err(Error::Usage("git scanning (--history, --range, --staged) is not available yet".into()).into());
+    let git_opts =
+        || GitOptions { root: prepared.root.clone(), threads: prepared.threads, max_file_size: prepared.max_file_size };
+    let (mode, collected) = if args.history {
+        (Mode::History, git::scan_history(&prepared.scanner, &git_opts())?)
+    } else if let Some(range) = &args.range {
+        (Mode::Range, git::scan_range(&prepared.scanner, &git_opts(), range)?)
+    } else if args.staged {
+        (Mode::Staged, git::scan_staged(&prepared.scanner, &git_opts())?)
     } else if stdin {
         (Mode::Stdin, scan_stdin(&prepared)?)
     } else {
@@ -177,23 +192,6 @@ fn scan_command(args: &ScanArgs) -> Result<u8> {
     let report = finish(&prepared, mode, args.range.clone(), collected, started, started_at);
     write_report(&report, args)?;
     Ok(exit_code(&report, args.exit_code))
-}
-
-/// What the sources produced, before sorting.
-#[derive(Default)]
-pub struct Collected {
-    /// Findings.
-    pub findings: Vec<Finding>,
-    /// Skipped entries.
-    pub skipped: Vec<Skipped>,
-    /// Files or blobs scanned.
-    pub files_scanned: u64,
-    /// Bytes scanned.
-    pub bytes_scanned: u64,
-    /// Suppressed matches.
-    pub suppressed: u64,
-    /// Notes for the summary.
-    pub notes: Vec<String>,
 }
 
 /// Shared sink of the worker threads.

@@ -29,6 +29,146 @@ pub enum Command {
     Scan(ScanArgs),
     /// List or check the rules.
     Rules(RulesArgs),
+    /// Manage the NDA registry of bound tokens (tokens are read from stdin, never argv).
+    Registry(RegistryArgs),
+    /// Write the current findings' fingerprints as a baseline (takes the scan flags).
+    Baseline(ScanArgs),
+    /// Write a git pre-commit hook that runs `ndaguard scan --staged`.
+    InstallHook(InstallHookArgs),
+    /// Run as a CI step (GitHub Actions): pick what to scan from the event, write SARIF, a job
+    /// summary, outputs and annotations.
+    Ci(CiArgs),
+}
+
+/// `ndaguard registry`.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// add, list, check or remove.
+    #[command(subcommand)]
+    pub command: RegistryCommand,
+    /// Registry file (default: .ndaguard/registry.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub registry: Option<PathBuf>,
+    /// Fix the clock (RFC 3339).
+    #[arg(long, global = true, value_name = "RFC3339")]
+    pub now: Option<String>,
+}
+
+/// `ndaguard registry add|list|check|remove`.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Register a token read from standard input.
+    Add(Box<RegistryAddArgs>),
+    /// List entries (never tokens), with days to expiry and rotation.
+    List(RegistryListArgs),
+    /// Report entries past `expires` or due for rotation; exit 1 if any.
+    Check(RegistryListArgs),
+    /// Remove an entry by id.
+    Remove {
+        /// The entry id.
+        id: String,
+    },
+}
+
+/// Output of `registry list|check`.
+#[derive(Debug, Args, Clone)]
+pub struct RegistryListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+/// `ndaguard registry add`.
+#[derive(Debug, Args, Clone)]
+pub struct RegistryAddArgs {
+    /// Entry id (unique).
+    #[arg(long)]
+    pub id: String,
+    /// The agreement's reference.
+    #[arg(long)]
+    pub nda: String,
+    /// Who the token was given to (or by).
+    #[arg(long)]
+    pub counterparty: String,
+    /// Who owns the token on our side.
+    #[arg(long)]
+    pub owner: String,
+    /// Incident reporting deadline after detection (e.g. 24h, 3d, 1w).
+    #[arg(long, value_name = "DURATION")]
+    pub report_within: String,
+    /// Revocation deadline after detection (e.g. 4h).
+    #[arg(long, value_name = "DURATION")]
+    pub revoke_within: String,
+    /// Endpoints or permissions the token is scoped to (repeatable).
+    #[arg(long)]
+    pub scope: Vec<String>,
+    /// Who must be told (repeatable).
+    #[arg(long)]
+    pub contact: Vec<String>,
+    /// Issue date (date or RFC 3339; default today).
+    #[arg(long)]
+    pub issued: Option<String>,
+    /// End of the token's allowed lifetime (date or RFC 3339).
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// Rotation period (e.g. 90d).
+    #[arg(long, value_name = "DURATION")]
+    pub rotate_every: Option<String>,
+}
+
+/// `ndaguard install-hook`.
+#[derive(Debug, Args, Clone)]
+pub struct InstallHookArgs {
+    /// The repository (default: the one containing the current directory).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Overwrite an existing pre-commit hook.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `ndaguard ci`.
+#[derive(Debug, Args, Clone)]
+pub struct CiArgs {
+    /// The CI system.
+    #[arg(value_enum, default_value = "github")]
+    pub system: CiSystem,
+    /// Repository path (default: GITHUB_WORKSPACE or `.`).
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Where to write SARIF.
+    #[arg(long, value_name = "FILE", default_value = "ndaguard.sarif")]
+    pub sarif_file: PathBuf,
+    /// What fails the step: breach, finding or never.
+    #[arg(long, value_enum, default_value = "finding")]
+    pub fail_on: FailOn,
+    /// Configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// NDA registry file.
+    #[arg(long, value_name = "FILE")]
+    pub registry: Option<PathBuf>,
+    /// Fix the clock (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+}
+
+/// Supported CI systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiSystem {
+    /// GitHub Actions.
+    Github,
+}
+
+/// What fails a CI step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Only breaches of registered tokens.
+    Breach,
+    /// Any finding.
+    Finding,
+    /// Never (report only).
+    Never,
 }
 
 /// `ndaguard rules`.

@@ -14,12 +14,15 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod app;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod finding;
+pub mod hook;
+pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -7,7 +7,7 @@
 
 use crate::engine::{Engine, Match, Scratch};
 use crate::filter::{inline, Allowlist};
-use crate::finding::{self, Finding, LineIndex, Provenance};
+use crate::finding::{self, Finding, LineIndex, Provenance, Skipped};
 
 /// Where a blob came from.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +25,23 @@ pub struct BlobResult {
     pub findings: Vec<Finding>,
     /// Matches suppressed by inline comments or the allowlist.
     pub suppressed: u64,
+}
+
+/// What the sources produced, before sorting.
+#[derive(Default)]
+pub struct Collected {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Skipped entries.
+    pub skipped: Vec<Skipped>,
+    /// Files or blobs scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Suppressed matches.
+    pub suppressed: u64,
+    /// Notes for the summary.
+    pub notes: Vec<String>,
 }
 
 /// Options of a [`Scanner`].

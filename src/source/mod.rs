@@ -2,3 +2,4 @@
 //! hand them on; they never match.
 
 pub mod fs;
+pub mod git;
