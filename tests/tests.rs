@@ -1,1 +1,7 @@
+//! The one integration-test binary: each module tests one area end to end through the
+//! `ndaguard` binary or the library.
 
+mod common;
+
+mod cli;
+mod rules;
