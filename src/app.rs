@@ -3,6 +3,7 @@
 //! This is the only module that knows every other one. It owns threads and shared collectors;
 //! it has no format- or rule-specific code.
 
+use std::collections::HashSet;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +18,7 @@ use crate::cli::{self, ColorChoice, Command, ListFormat, RuleSelection, RulesCom
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::filter::baseline::Baseline;
 use crate::filter::Allowlist;
 use crate::finding::{self, SkipReason, Skipped, Summary};
 use crate::report::{self, Format, Mode, ReportOptions, ScanInfo, ScanReport, Tool};
@@ -166,14 +168,45 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
     Ok(Prepared { root, config, scanner, now, max_file_size, threads: args.threads.unwrap_or(0) })
 }
 
-fn baseline_command(_args: &ScanArgs) -> Result<u8> {
-    Err(Error::Usage("`ndaguard baseline` is not available yet".into()).into())
+/// `ndaguard baseline [scan flags]`: scans as `scan` would (without applying any baseline) and
+/// writes the findings' fingerprints as a baseline to `--output` or stdout.
+fn baseline_command(args: &ScanArgs) -> Result<u8> {
+    let mut args = args.clone();
+    args.baseline = None;
+    let report = run_scan(&args, false)?;
+    if report.summary.errors > 0 {
+        for s in report.skipped.iter().filter(|s| s.reason.is_error()) {
+            eprintln!(
+                "ndaguard: warning: {}: {} ({})",
+                finding::escape_text(&s.path),
+                s.reason.as_str(),
+                finding::escape_text(&s.detail)
+            );
+        }
+    }
+    let baseline = Baseline::from_findings(&report.findings);
+    let mut buf = serde_json::to_vec_pretty(&baseline)?;
+    buf.push(b'\n');
+    match &args.output {
+        Some(path) => write_atomically(path, &buf)?,
+        None => emit(&buf)?,
+    }
+    eprintln!("ndaguard: baseline of {} finding(s) written", baseline.findings.len());
+    Ok(if report.summary.errors > 0 { EXIT_ERROR } else { EXIT_CLEAN })
 }
 
 fn scan_command(args: &ScanArgs) -> Result<u8> {
+    let report = run_scan(args, !args.no_progress)?;
+    write_report(&report, args)?;
+    Ok(exit_code(&report, args.exit_code))
+}
+
+/// Runs a scan as the arguments say and returns the finished report.
+pub fn run_scan(args: &ScanArgs, progress: bool) -> Result<ScanReport> {
     let started = Instant::now();
     let started_at = OffsetDateTime::now_utc();
     let prepared = prepare(args)?;
+    let baseline = load_baseline(&prepared, args)?;
     install_interrupt_handler();
     let stdin = prepared.root.as_os_str() == "-";
     let git_opts =
@@ -187,11 +220,30 @@ fn scan_command(args: &ScanArgs) -> Result<u8> {
     } else if stdin {
         (Mode::Stdin, scan_stdin(&prepared)?)
     } else {
-        (Mode::Tree, scan_tree(&prepared, !args.no_progress, args.no_ignore))
+        (Mode::Tree, scan_tree(&prepared, progress, args.no_ignore))
     };
-    let report = finish(&prepared, mode, args.range.clone(), collected, started, started_at);
-    write_report(&report, args)?;
-    Ok(exit_code(&report, args.exit_code))
+    let collected = apply_baseline(baseline.as_ref(), collected);
+    Ok(finish(&prepared, mode, args.range.clone(), collected, started, started_at))
+}
+
+/// The fingerprints of the baseline (`--baseline`, or `baseline` in the configuration), if any;
+/// read before the scan so that a bad file fails fast.
+fn load_baseline(p: &Prepared, args: &ScanArgs) -> Result<Option<HashSet<String>>> {
+    let path = match (&args.baseline, &p.config.baseline) {
+        (Some(b), _) => b.clone(),
+        (None, Some(b)) => p.config.base_dir().map(|d| d.join(b)).unwrap_or_else(|| b.clone()),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(Baseline::load(&path)?.fingerprints()))
+}
+
+/// Drops findings whose fingerprints the baseline lists, counting them as suppressed.
+fn apply_baseline(known: Option<&HashSet<String>>, mut c: Collected) -> Collected {
+    let Some(known) = known else { return c };
+    let before = c.findings.len();
+    c.findings.retain(|f| !known.contains(&f.fingerprint));
+    c.suppressed += (before - c.findings.len()) as u64;
+    c
 }
 
 /// Shared sink of the worker threads.

@@ -3,6 +3,7 @@
 //! mid-scan.
 
 pub mod allowlist;
+pub mod baseline;
 pub mod inline;
 
 pub use allowlist::Allowlist;
