@@ -162,7 +162,11 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
             );
         }
     }
-    let options = ScanOptions { show_secrets: args.show_secrets, no_inline_allow: args.no_inline_allow };
+    let options = ScanOptions {
+        show_secrets: args.show_secrets,
+        no_inline_allow: args.no_inline_allow,
+        no_decode: args.no_decode,
+    };
     let scanner = Arc::new(Scanner::new(engine, allowlist, options));
     let max_file_size = args.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
     Ok(Prepared { root, config, scanner, now, max_file_size, threads: args.threads.unwrap_or(0) })

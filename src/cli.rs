@@ -286,6 +286,9 @@ pub struct ScanArgs {
     /// Ignore inline `ndaguard:allow` comments.
     #[arg(long)]
     pub no_inline_allow: bool,
+    /// Do not look for secrets inside base64 and percent-encoded text.
+    #[arg(long)]
+    pub no_decode: bool,
 }
 
 /// Parses `10485760`, `512K`, `10M`, `1G` (powers of 1024).

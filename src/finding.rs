@@ -210,6 +210,12 @@ impl<'a> LineIndex<'a> {
         (self.line, col)
     }
 
+    /// The offset where the line holding `offset` starts.
+    pub fn line_start(data: &[u8], offset: usize) -> usize {
+        let offset = offset.min(data.len());
+        memchr::memrchr(b'\n', &data[..offset]).map(|i| i + 1).unwrap_or(0)
+    }
+
     /// The bytes of the line holding `offset` (without its line ending).
     pub fn line_bytes(data: &[u8], offset: usize) -> &[u8] {
         let offset = offset.min(data.len());

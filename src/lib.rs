@@ -17,6 +17,7 @@ pub mod app;
 pub mod ci;
 pub mod cli;
 pub mod config;
+pub mod decode;
 pub mod engine;
 pub mod error;
 pub mod filter;

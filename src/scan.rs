@@ -5,6 +5,7 @@
 //! suppress, and turns the rest into [`Finding`]s with lines, columns, redacted secrets and
 //! fingerprints. It does no I/O.
 
+use crate::decode;
 use crate::engine::{Engine, Match, Scratch};
 use crate::filter::{inline, Allowlist};
 use crate::finding::{self, Finding, LineIndex, Provenance, Skipped};
@@ -51,6 +52,8 @@ pub struct ScanOptions {
     pub show_secrets: bool,
     /// Ignore inline `ndaguard:allow` comments.
     pub no_inline_allow: bool,
+    /// Do not decode base64 and percent-encoded text.
+    pub no_decode: bool,
 }
 
 /// The shared, immutable scanning state.
@@ -88,54 +91,122 @@ impl Scanner {
         self.options
     }
 
-    /// Scans one blob.
+    /// Scans one blob: its text, then (bounded) the decoded text of base64 and percent-encoded
+    /// runs, whose findings are reported at the encoded run.
     pub fn scan(&self, data: &[u8], origin: Origin<'_>, state: &mut ThreadState) -> BlobResult {
         let mut result = BlobResult::default();
         state.matches.clear();
         self.engine.find(data, Some(origin.path), &mut state.scratch, &mut state.matches);
-        if state.matches.is_empty() {
-            return result;
-        }
-        state.matches.sort_by_key(|m| (m.start, m.rule));
         let mut lines = LineIndex::new(data);
-        for m in &state.matches {
-            let rule = &self.engine.rules()[m.rule];
-            let secret = &data[m.start..m.end];
-            if !self.options.no_inline_allow && inline::is_allowed(data, m.start) {
-                result.suppressed += 1;
-                continue;
+        if !state.matches.is_empty() {
+            state.matches.sort_by_key(|m| (m.start, m.rule));
+            let matches = std::mem::take(&mut state.matches);
+            for m in &matches {
+                let secret = &data[m.start..m.end];
+                if self.suppressed(data, m, secret, origin) {
+                    result.suppressed += 1;
+                    continue;
+                }
+                let (line, column) = lines.locate(m.start);
+                let end = end_position(data, m.end, &mut lines);
+                let span = Span { offset: m.start, line, column, end_line: end.0, end_column: end.1 };
+                result.findings.push(self.finding(m.rule, secret, origin, span, None));
             }
-            if self.allowlist.suppresses(&rule.id, origin.path, secret) {
-                result.suppressed += 1;
-                continue;
-            }
-            let (line, column) = lines.locate(m.start);
-            let (end_line, end_column) = end_position(data, m.end, &mut lines);
-            result.findings.push(Finding {
-                rule_id: rule.id.clone(),
-                rule_name: rule.name.clone(),
-                severity: rule.severity,
-                path: origin.path.to_string(),
-                line,
-                column,
-                end_line,
-                end_column,
-                secret: if self.options.show_secrets { finding::reveal(secret) } else { finding::redact(secret) },
-                secret_length: secret.len(),
-                fingerprint: finding::fingerprint(&rule.id, origin.path, secret),
-                encoding: None,
-                commit: origin.provenance.map(|p| p.commit.clone()),
-                author: origin.provenance.map(|p| p.author.clone()),
-                email: origin.provenance.map(|p| p.email.clone()),
-                date: origin.provenance.map(|p| p.date.clone()),
-                commits: None,
-                offset: m.start,
-                secret_digest: finding::digest(secret),
-                commit_time: origin.provenance.map(|p| p.time),
-            });
+            state.matches = matches;
+        }
+        if !self.options.no_decode {
+            let mut budget = decode::MAX_DECODED_PER_BLOB;
+            self.scan_decoded(data, data, origin, state, &mut lines, &mut result, &mut budget, 1, None);
         }
         result
     }
+
+    /// Whether an inline comment or the allowlist suppresses a match.
+    fn suppressed(&self, data: &[u8], m: &Match, secret: &[u8], origin: Origin<'_>) -> bool {
+        let rule = &self.engine.rules()[m.rule];
+        (!self.options.no_inline_allow && inline::is_allowed(data, m.start))
+            || self.allowlist.suppresses(&rule.id, origin.path, secret)
+    }
+
+    /// Scans the decoded runs of `text` (the blob itself at depth 1, decoded text deeper).
+    /// `outer` is the encoded run of the blob that `text` came from, for depth > 1.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_decoded(
+        &self,
+        blob: &[u8],
+        text: &[u8],
+        origin: Origin<'_>,
+        state: &mut ThreadState,
+        lines: &mut LineIndex<'_>,
+        result: &mut BlobResult,
+        budget: &mut usize,
+        depth: usize,
+        outer: Option<(usize, usize)>,
+    ) {
+        if depth > decode::MAX_DEPTH || *budget == 0 {
+            return;
+        }
+        for seg in decode::segments(text, budget) {
+            let (start, end) = outer.unwrap_or((seg.start, seg.end));
+            let mut found = Vec::new();
+            self.engine.find(&seg.text, Some(origin.path), &mut state.scratch, &mut found);
+            for m in found.iter().filter(|m| m.end > seg.decoded_at) {
+                let secret = &seg.text[m.start..m.end];
+                let digest = finding::digest(secret);
+                let rule_id = &self.engine.rules()[m.rule].id;
+                // Already reported where it stands in plain text, or from another encoding.
+                if result.findings.iter().any(|f| f.secret_digest == digest && &f.rule_id == rule_id) {
+                    continue;
+                }
+                if self.suppressed(blob, &Match { rule: m.rule, start, end }, secret, origin) {
+                    result.suppressed += 1;
+                    continue;
+                }
+                let (line, column) = lines.locate(start);
+                let e = end_position(blob, end, lines);
+                let span = Span { offset: start, line, column, end_line: e.0, end_column: e.1 };
+                result.findings.push(self.finding(m.rule, secret, origin, span, Some(seg.encoding)));
+            }
+            let decoded = &seg.text[seg.decoded_at..];
+            self.scan_decoded(blob, decoded, origin, state, lines, result, budget, depth + 1, Some((start, end)));
+        }
+    }
+
+    fn finding(&self, rule: usize, secret: &[u8], origin: Origin<'_>, span: Span, encoding: Option<&str>) -> Finding {
+        let rule = &self.engine.rules()[rule];
+        Finding {
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            severity: rule.severity,
+            path: origin.path.to_string(),
+            line: span.line,
+            column: span.column,
+            end_line: span.end_line,
+            end_column: span.end_column,
+            secret: if self.options.show_secrets { finding::reveal(secret) } else { finding::redact(secret) },
+            secret_length: secret.len(),
+            fingerprint: finding::fingerprint(&rule.id, origin.path, secret),
+            encoding: encoding.map(str::to_string),
+            commit: origin.provenance.map(|p| p.commit.clone()),
+            author: origin.provenance.map(|p| p.author.clone()),
+            email: origin.provenance.map(|p| p.email.clone()),
+            date: origin.provenance.map(|p| p.date.clone()),
+            commits: None,
+            offset: span.offset,
+            secret_digest: finding::digest(secret),
+            commit_time: origin.provenance.map(|p| p.time),
+        }
+    }
+}
+
+/// Where a finding is in its blob.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    offset: usize,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
 }
 
 /// The (line, column) just past the secret: the line of its last byte and the column after its

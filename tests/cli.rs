@@ -409,11 +409,7 @@ fn a_baseline_suppresses_known_findings_even_after_they_move() {
 fn a_malformed_baseline_is_an_error() {
     let t = Tree::new();
     t.write("b.json", "{\"version\": 1, \"findings\": [\n{\"fingerprint\": 5}]}");
-    let out = ndaguard()
-        .args(["scan", path_of(&t), "--baseline"])
-        .arg(t.path().join("b.json"))
-        .output()
-        .expect("runs");
+    let out = ndaguard().args(["scan", path_of(&t), "--baseline"]).arg(t.path().join("b.json")).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("b.json:2"));
 }

@@ -46,7 +46,11 @@ pub fn check_rules(rules: Vec<Rule>) -> Result<Report> {
             });
         }
     }
-    let scanner = Scanner::new(engine, Allowlist::empty(), ScanOptions { show_secrets: true, no_inline_allow: false });
+    let scanner = Scanner::new(
+        engine,
+        Allowlist::empty(),
+        ScanOptions { show_secrets: true, no_inline_allow: false, no_decode: false },
+    );
     let mut state = ThreadState::default();
     for rule in scanner.engine().rules() {
         let path = rule.example_path.as_deref().unwrap_or("example.txt");

@@ -1,0 +1,226 @@
+//! Finding secrets inside encoded text: base64 (standard and URL-safe) and percent-encoding.
+//!
+//! [`segments`] finds runs of encoded text, decodes those that decode to printable text, and
+//! returns each decoded text prefixed with the line's text before the run, so that context rules
+//! see `password: <decoded>` where the file had `password: cGFzc3dvcmQ=` (a Kubernetes Secret).
+//! Findings in decoded text are reported at the encoded run's location.
+//!
+//! Bounds: runs longer than [`MAX_SEGMENT`] bytes are not decoded, at most
+//! [`MAX_DECODED_PER_BLOB`] bytes are decoded per blob, and decoded text is decoded again at most
+//! [`MAX_DEPTH`] levels deep.
+
+use std::sync::OnceLock;
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use regex::bytes::Regex;
+
+use crate::finding::LineIndex;
+
+/// Longest encoded run that is decoded.
+pub const MAX_SEGMENT: usize = 64 * 1024;
+/// Most decoded bytes per blob.
+pub const MAX_DECODED_PER_BLOB: usize = 1024 * 1024;
+/// Deepest nesting decoded (base64 inside base64…).
+pub const MAX_DEPTH: usize = 2;
+/// Shortest base64 run considered (shorter runs are mostly identifiers).
+const MIN_BASE64: usize = 16;
+
+/// One decoded run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Offset of the encoded run in the blob.
+    pub start: usize,
+    /// End of the encoded run in the blob.
+    pub end: usize,
+    /// `base64` or `percent`.
+    pub encoding: &'static str,
+    /// The line's text before the run, then the decoded bytes.
+    pub text: Vec<u8>,
+    /// Where the decoded bytes start in `text`.
+    pub decoded_at: usize,
+}
+
+fn base64_run() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"[A-Za-z0-9+/_-]{16,}={0,2}").unwrap_or_else(|_| unreachable!("the pattern is valid"))
+    })
+}
+
+fn percent_run() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"[A-Za-z0-9%._~+\-:@!$&'*,;=]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-:@!$&'*,;=]*")
+            .unwrap_or_else(|_| unreachable!("the pattern is valid"))
+    })
+}
+
+/// Whether `data` contains anything [`segments`] could decode (cheap test first).
+fn may_have_percent(data: &[u8]) -> bool {
+    memchr::memchr(b'%', data).is_some()
+}
+
+/// Decoded runs of `data`, with at most `budget` decoded bytes in all.
+pub fn segments(data: &[u8], budget: &mut usize) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for m in base64_run().find_iter(data) {
+        if *budget == 0 {
+            break;
+        }
+        let run = m.as_bytes();
+        if run.len() > MAX_SEGMENT || run.len() < MIN_BASE64 || !looks_like_base64(run) {
+            continue;
+        }
+        if is_data_url_image(data, m.start()) {
+            continue;
+        }
+        let Some(decoded) = decode_base64(run) else { continue };
+        if !printable(&decoded) {
+            continue;
+        }
+        push(&mut out, data, m.start(), m.end(), "base64", decoded, budget);
+    }
+    if may_have_percent(data) {
+        for m in percent_run().find_iter(data) {
+            if *budget == 0 {
+                break;
+            }
+            let run = m.as_bytes();
+            if run.len() > MAX_SEGMENT {
+                continue;
+            }
+            let decoded = percent_decode(run);
+            if decoded == run || !printable(&decoded) {
+                continue;
+            }
+            push(&mut out, data, m.start(), m.end(), "percent", decoded, budget);
+        }
+    }
+    out
+}
+
+fn push(
+    out: &mut Vec<Segment>,
+    data: &[u8],
+    start: usize,
+    end: usize,
+    encoding: &'static str,
+    decoded: Vec<u8>,
+    budget: &mut usize,
+) {
+    let take = decoded.len().min(*budget);
+    *budget -= take;
+    let line_start = LineIndex::line_start(data, start);
+    let mut text = data[line_start..start].to_vec();
+    let decoded_at = text.len();
+    text.extend_from_slice(&decoded[..take]);
+    out.push(Segment { start, end, encoding, text, decoded_at });
+}
+
+/// Mixed character classes, as encoded data has; not an identifier or a word.
+fn looks_like_base64(run: &[u8]) -> bool {
+    let body = run.iter().take_while(|&&b| b != b'=').count();
+    let has_upper = run.iter().any(u8::is_ascii_uppercase);
+    let has_lower = run.iter().any(u8::is_ascii_lowercase);
+    let has_digit = run.iter().any(u8::is_ascii_digit);
+    // Valid base64 lengths: a multiple of 4 with padding, or not 1 mod 4 without it.
+    let len_ok = if run.ends_with(b"=") { run.len() % 4 == 0 } else { body % 4 != 1 };
+    len_ok && has_upper && has_lower && (has_digit || run.ends_with(b"="))
+}
+
+fn is_data_url_image(data: &[u8], start: usize) -> bool {
+    let from = start.saturating_sub(40);
+    let before = &data[from..start];
+    memchr::memmem::find(before, b"data:image/").is_some() || memchr::memmem::find(before, b"data:font/").is_some()
+}
+
+fn decode_base64(run: &[u8]) -> Option<Vec<u8>> {
+    let url = run.iter().any(|&b| b == b'-' || b == b'_');
+    let std = run.iter().any(|&b| b == b'+' || b == b'/');
+    if url && std {
+        return None;
+    }
+    let padded = run.ends_with(b"=");
+    let engine = match (url, padded) {
+        (false, true) => &STANDARD,
+        (false, false) => &STANDARD_NO_PAD,
+        (true, true) => &URL_SAFE,
+        (true, false) => &URL_SAFE_NO_PAD,
+    };
+    engine.decode(run).ok()
+}
+
+/// Mostly printable UTF-8 text, with at least 8 bytes.
+fn printable(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else { return false };
+    let good = text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).count();
+    good * 100 >= text.chars().count() * 97
+}
+
+fn percent_decode(run: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(run.len());
+    let mut i = 0;
+    while i < run.len() {
+        if run[i] == b'%' && i + 2 < run.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(run[i + 1]), hex(run[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(run[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_secret_value_is_decoded_with_its_key() {
+        let value = STANDARD.encode("hV7mQ2xR9pLk4sNw8bTz");
+        let data = format!("data:\n  password: {value}\n");
+        let mut budget = MAX_DECODED_PER_BLOB;
+        let segs = segments(data.as_bytes(), &mut budget);
+        assert_eq!(segs.len(), 1);
+        assert_eq!(segs[0].encoding, "base64");
+        assert_eq!(segs[0].text, b"  password: hV7mQ2xR9pLk4sNw8bTz");
+        assert_eq!(&data.as_bytes()[segs[0].start..segs[0].end], value.as_bytes());
+    }
+
+    #[test]
+    fn percent_encoded_text_is_decoded() {
+        let data = b"url = https://x.test/?token=ghp%5Fabc%2Fdef\n";
+        let mut budget = MAX_DECODED_PER_BLOB;
+        let segs = segments(data, &mut budget);
+        assert!(segs.iter().any(|s| s.encoding == "percent" && s.text.ends_with(b"ghp_abc/def")), "{segs:?}");
+    }
+
+    #[test]
+    fn binary_images_and_identifiers_are_not_decoded() {
+        let png = STANDARD.encode([0x89u8, b'P', b'N', b'G', 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        let data = format!(
+            "img = {png}\nsrc=\"data:image/png;base64,{}\"\nname = someLongIdentifierName\n",
+            STANDARD.encode("hello world, some text")
+        );
+        let mut budget = MAX_DECODED_PER_BLOB;
+        assert!(segments(data.as_bytes(), &mut budget).is_empty());
+    }
+
+    #[test]
+    fn the_budget_bounds_decoding() {
+        let value = STANDARD.encode("hV7mQ2xR9pLk4sNw8bTzQ9");
+        let data = format!("a: {value}\nb: {value}\nc: {value}\n");
+        let mut budget = 30;
+        let segs = segments(data.as_bytes(), &mut budget);
+        assert_eq!(budget, 0);
+        assert!(segs.len() <= 2);
+    }
+}
