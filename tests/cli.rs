@@ -206,9 +206,8 @@ fn unprivileged() -> std::process::Command {
 
 #[cfg(unix)]
 #[test]
-fn unreadable_file_via_a_dangling_directory_entry_is_counted() {
-    // Works as root too: a FIFO is not a regular file, so it is skipped, never opened (which
-    // would block); a directory we cannot list is covered by the test above for non-root users.
+fn special_files_are_skipped_and_counted() {
+    // A FIFO is not a regular file: it is skipped (opening it would block), and counted.
     let t = Tree::new();
     t.write("ok.txt", "fine\n");
     let fifo = t.path().join("pipe");
