@@ -126,6 +126,32 @@ pub fn is_generic_noise(secret: &[u8]) -> bool {
     false
 }
 
+/// Lockfiles, checksum files and minified or generated files: full of hashes and random-looking
+/// identifiers, and never the place where a person types a password. Generic rules skip them.
+pub fn is_generated_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    const NAMES: &[&str] = &[
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "Cargo.lock",
+        "go.sum",
+        "poetry.lock",
+        "Pipfile.lock",
+        "composer.lock",
+        "Gemfile.lock",
+        "mix.lock",
+        "pubspec.lock",
+        "packages.lock.json",
+        "flake.lock",
+        "uv.lock",
+        "bun.lock",
+    ];
+    const SUFFIXES: &[&str] = &[".min.js", ".min.css", ".js.map", ".css.map", ".min.mjs", ".lock", ".sum"];
+    NAMES.contains(&name) || SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
 fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
@@ -154,6 +180,14 @@ mod tests {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
         assert!(!is_placeholder(b"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"));
+    }
+
+    #[test]
+    fn generated_paths() {
+        assert!(is_generated_path("web/package-lock.json"));
+        assert!(is_generated_path("go.sum"));
+        assert!(is_generated_path("static/app.min.js"));
+        assert!(!is_generated_path("src/settings.py"));
     }
 
     #[test]

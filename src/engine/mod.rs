@@ -166,6 +166,9 @@ impl Engine {
                 _ => return,
             }
         }
+        if rule.generic && path.is_some_and(falsepos::is_generated_path) {
+            return;
+        }
         for caps in c.regex.captures_iter(data) {
             let Some(s) = caps.name("secret") else { continue };
             let secret = s.as_bytes();
