@@ -41,10 +41,46 @@ pub struct Segment {
     pub decoded_at: usize,
 }
 
-fn base64_run() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"[A-Za-z0-9+/_-]{16,}={0,2}").unwrap_or_else(|_| unreachable!("the pattern is valid"))
+/// Which bytes can be part of a base64 run (standard or URL-safe alphabet).
+const fn base64_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'_' || b == b'-';
+        i += 1;
+    }
+    t
+}
+
+static BASE64_BYTE: [bool; 256] = base64_table();
+
+/// Runs of at least [`MIN_BASE64`] base64 characters (plus up to two `=`), as (start, end).
+/// A table-driven loop: much cheaper than a regex with a counted repetition, and this runs over
+/// every byte of every blob.
+fn base64_runs(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < data.len() {
+            while i < data.len() && !BASE64_BYTE[data[i] as usize] {
+                i += 1;
+            }
+            let start = i;
+            while i < data.len() && BASE64_BYTE[data[i] as usize] {
+                i += 1;
+            }
+            let mut end = i;
+            if end - start >= MIN_BASE64 {
+                let mut pad = 0;
+                while pad < 2 && end < data.len() && data[end] == b'=' {
+                    end += 1;
+                    pad += 1;
+                }
+                i = end;
+                return Some((start, end));
+            }
+        }
+        None
     })
 }
 
@@ -64,22 +100,22 @@ fn may_have_percent(data: &[u8]) -> bool {
 /// Decoded runs of `data`, with at most `budget` decoded bytes in all.
 pub fn segments(data: &[u8], budget: &mut usize) -> Vec<Segment> {
     let mut out = Vec::new();
-    for m in base64_run().find_iter(data) {
+    for (start, end) in base64_runs(data) {
         if *budget == 0 {
             break;
         }
-        let run = m.as_bytes();
-        if run.len() > MAX_SEGMENT || run.len() < MIN_BASE64 || !looks_like_base64(run) {
+        let run = &data[start..end];
+        if run.len() > MAX_SEGMENT || !looks_like_base64(run) {
             continue;
         }
-        if is_data_url_image(data, m.start()) {
+        if is_data_url_image(data, start) {
             continue;
         }
         let Some(decoded) = decode_base64(run) else { continue };
         if !printable(&decoded) {
             continue;
         }
-        push(&mut out, data, m.start(), m.end(), "base64", decoded, budget);
+        push(&mut out, data, start, end, "base64", decoded, budget);
     }
     if may_have_percent(data) {
         for m in percent_run().find_iter(data) {

@@ -1,7 +1,7 @@
 //! The matching engine: keyword prefilter, regex confirmation, and per-rule filters.
 //!
-//! One Aho-Corasick automaton holds every rule's keywords (ASCII case-insensitive). A pass over
-//! the input marks the rules whose keywords occur; only those rules' regexes run, each over the
+//! One Aho-Corasick automaton (a DFA) holds every rule's keywords (ASCII case-insensitive). A
+//! pass over the input marks the rules whose keywords occur; only those rules' regexes run, each over the
 //! whole input with `regex::bytes`. A regex is compiled the first time a rule is a candidate
 //! (most scans need few of them), so start-up costs only the automaton.
 //!
@@ -19,7 +19,7 @@ pub mod falsepos;
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use regex::bytes::Regex;
 
 use crate::error::{Error, Result};
@@ -77,9 +77,25 @@ impl Engine {
                 }
             }
         }
+        // A leftmost-longest search restarted one byte after each match start finds every
+        // position where some keyword starts (see `find`); a shorter keyword starting at the same
+        // position is a prefix of the reported one, so its rules ride along.
+        for (pi, kw) in keywords.iter().enumerate() {
+            for (qi, other) in keywords.iter().enumerate() {
+                if qi != pi && other.len() < kw.len() && kw.starts_with(other.as_str()) {
+                    let extra = pattern_rules[qi].clone();
+                    for ri in extra {
+                        if !pattern_rules[pi].contains(&ri) {
+                            pattern_rules[pi].push(ri);
+                        }
+                    }
+                }
+            }
+        }
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| Error::invalid("<rules>", None, format!("cannot build the keyword automaton: {e}")))?;
         let compiled = rules.iter().map(|_| OnceLock::new()).collect();
@@ -136,7 +152,9 @@ impl Engine {
             scratch.marked = vec![false; n];
         }
         scratch.candidates.clear();
-        for m in self.automaton.find_overlapping_iter(data) {
+        let mut pos = 0;
+        while pos < data.len() {
+            let Some(m) = self.automaton.find(Input::new(data).range(pos..)) else { break };
             for &ri in &self.pattern_rules[m.pattern().as_usize()] {
                 if !scratch.marked[ri] {
                     scratch.marked[ri] = true;
@@ -146,6 +164,7 @@ impl Engine {
             if scratch.candidates.len() == n {
                 break;
             }
+            pos = m.start() + 1;
         }
         scratch.candidates.sort_unstable();
         let first = out.len();
@@ -238,5 +257,75 @@ fn resolve_overlaps(rules: &[Rule], matches: &mut [Match]) {
             }
             j += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse_rules;
+
+    fn engine(text: &str) -> Engine {
+        Engine::new(parse_rules("t.toml", text, false).expect("rules")).expect("engine")
+    }
+
+    const RULES: &str = r#"
+[[rule]]
+id = "short"
+name = "Short prefix"
+severity = "low"
+keywords = ["sk_"]
+regex = '''(?P<secret>sk_[a-z]{4}_[A-Za-z0-9]{16})'''
+examples = ["sk_abcd_hV7mQ2xR9pLk4sNw"]
+negative_examples = ["sk_"]
+
+[[rule]]
+id = "long"
+name = "Long prefix"
+severity = "high"
+precision = "very-high"
+keywords = ["sk_live_"]
+regex = '''(?P<secret>sk_live_[A-Za-z0-9]{16})'''
+examples = ["sk_live_hV7mQ2xR9pLk4sNw"]
+negative_examples = ["sk_live_"]
+
+[[rule]]
+id = "tok"
+name = "Token word"
+severity = "low"
+keywords = ["token"]
+regex = '''token=(?P<secret>[A-Za-z0-9]{16})'''
+examples = ["token=hV7mQ2xR9pLk4sNw"]
+negative_examples = ["token="]
+"#;
+
+    fn ids(e: &Engine, data: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        e.find(data, Some("x.txt"), &mut Scratch::default(), &mut out);
+        let mut ids: Vec<String> = out.iter().map(|m| e.rules()[m.rule].id.clone()).collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_keyword_that_prefixes_a_longer_one_still_selects_its_rules() {
+        let e = engine(RULES);
+        // Only "sk_live_" occurs as a keyword start; the "sk_" rule must still run.
+        assert_eq!(ids(&e, b"x sk_live_hV7mQ2xR9pLk4sNw y"), vec!["long"]);
+        assert_eq!(ids(&e, b"sk_live_hV7mQ2xR9pLk4sNw sk_abcd_hV7mQ2xR9pLk4sNw"), vec!["long", "short"]);
+    }
+
+    #[test]
+    fn overlapping_keywords_are_all_seen() {
+        let e = engine(RULES);
+        // "sk_" ... "token" overlap in "sk_token=..."; both keywords must be seen.
+        assert_eq!(ids(&e, b"mask_token=hV7mQ2xR9pLk4sNw"), vec!["tok"]);
+        assert_eq!(ids(&e, b"TOKEN=hV7mQ2xR9pLk4sNw token=hV7mQ2xR9pLk4sNx"), vec!["tok"]);
+    }
+
+    #[test]
+    fn overlapping_matches_keep_the_more_specific_rule() {
+        let e = engine(RULES);
+        assert_eq!(ids(&e, b"sk_live_hV7mQ2xR9pLk4sNw"), vec!["long"]);
     }
 }
