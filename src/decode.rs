@@ -60,27 +60,19 @@ static BASE64_BYTE: [bool; 256] = base64_table();
 /// every byte of every blob.
 fn base64_runs(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < data.len() {
-            while i < data.len() && !BASE64_BYTE[data[i] as usize] {
-                i += 1;
-            }
-            let start = i;
-            while i < data.len() && BASE64_BYTE[data[i] as usize] {
-                i += 1;
-            }
-            let mut end = i;
-            if end - start >= MIN_BASE64 {
-                let mut pad = 0;
-                while pad < 2 && end < data.len() && data[end] == b'=' {
-                    end += 1;
-                    pad += 1;
-                }
-                i = end;
-                return Some((start, end));
-            }
+    std::iter::from_fn(move || loop {
+        let rest = data.get(i..)?;
+        let start = i + rest.iter().position(|&b| BASE64_BYTE[usize::from(b)])?;
+        let run = &data[start..];
+        let len = run.iter().position(|&b| !BASE64_BYTE[usize::from(b)]).unwrap_or(run.len());
+        let mut end = start + len;
+        i = end;
+        if len >= MIN_BASE64 {
+            let pad = data[end..].iter().take(2).take_while(|&&b| b == b'=').count();
+            end += pad;
+            i = end;
+            return Some((start, end));
         }
-        None
     })
 }
 
