@@ -5,7 +5,7 @@
 //!   `end_column` is the column just past the secret's last character (as SARIF wants).
 //! - `secret` is redacted (a short prefix, `…`, and the length) unless `--show-secrets` is given.
 //! - `fingerprint` is `v1:` followed by 32 hex digits of HMAC-SHA-256 over the rule id, the path
-//!   and the secret, under a fixed public key. It does not change when the secret moves to another
+//!   and the SHA-256 of the secret, under a fixed public key. It does not change when the secret moves to another
 //!   line, across runs or machines, and never contains the secret. It does change with the path.
 //! - Findings are sorted by path, line, column and rule id before any report is written.
 
@@ -104,12 +104,18 @@ const FINGERPRINT_KEY: &[u8] = b"ndaguard/fingerprint/v1";
 
 /// The stable fingerprint of a secret found by `rule_id` at `path`.
 pub fn fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {
+    fingerprint_of_digest(rule_id, path, &digest(secret))
+}
+
+/// The fingerprint from the secret's [`digest`], for sources that report one scanned blob under
+/// several paths (git history) without keeping the secret.
+pub fn fingerprint_of_digest(rule_id: &str, path: &str, digest: &[u8; 32]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(FINGERPRINT_KEY).expect("HMAC accepts any key length");
     mac.update(rule_id.as_bytes());
     mac.update(&[0]);
     mac.update(path.as_bytes());
     mac.update(&[0]);
-    mac.update(secret);
+    mac.update(digest);
     let out = mac.finalize().into_bytes();
     format!("v1:{}", hex::encode(&out[..16]))
 }

@@ -104,6 +104,12 @@ impl Allowlist {
         }
     }
 
+    /// Whether a finding of `rule_id` at `rel` is suppressed by path alone (global or per-rule
+    /// globs): for findings already checked against the secret regexes under another path.
+    pub fn suppresses_path(&self, rule_id: &str, rel: &str) -> bool {
+        self.global.path_matches(rel, false) || self.per_rule.get(rule_id).is_some_and(|p| p.path_matches(rel, false))
+    }
+
     /// Rule ids with a per-rule allowlist (to check they exist).
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
         self.per_rule.keys().map(String::as_str)

@@ -1,10 +1,30 @@
 //! Git sources (design.md §6): whole history, commit ranges and the staged index, with git2.
-//! (Being written: see issue 3.)
+//!
+//! - **History** walks every commit reachable from any ref (branches, tags, remotes, the stash and
+//!   its reflog), diffs each against its first parent to learn which commit introduced which
+//!   (path, blob), scans each unique blob once in parallel (one `Repository` per worker), and
+//!   reports each (path, secret) once, with the earliest commit that introduced it and the number
+//!   of commits whose tree carried it.
+//! - **Range** scans only the blobs that the range's commits add or change, and drops every secret
+//!   that the commit's parents already held at the same path or in a file the commit removed or
+//!   renamed (moving a secret is not leaking it).
+//! - **Staged** does the same for the index against HEAD (or against nothing, for an unborn HEAD).
+//!
+//! Objects that cannot be read are reported as skipped with reason `missing-object`, naming the
+//! object; the scan goes on and the exit code says that something could not be read.
 
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use git2::{Delta, DiffOptions, FileMode, ObjectType, Oid, Repository, RevparseMode, Sort, Tree};
+use rayon::prelude::*;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::{Error, Result};
-use crate::scan::{Collected, Scanner};
+use crate::finding::{self, Finding, Provenance, SkipReason, Skipped};
+use crate::scan::{Collected, Origin, Scanner, ThreadState};
+use crate::source::fs::{self as fsrc, Content};
 
 /// Settings shared by the git sources.
 #[derive(Debug, Clone)]
@@ -17,17 +37,736 @@ pub struct GitOptions {
     pub max_file_size: u64,
 }
 
+/// One commit, as the sources need it.
+#[derive(Debug, Clone)]
+struct CommitInfo {
+    provenance: Provenance,
+    /// Position in the oldest-first topological order (ties between equal times).
+    order: usize,
+}
+
+/// A path that a commit (or the index) adds or changes, with its new blob.
+#[derive(Debug, Clone)]
+struct Change {
+    path: String,
+    blob: Oid,
+    kind: ChangeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChangeKind {
+    File,
+    Symlink,
+    Submodule,
+}
+
+/// What one commit's diff against its parent(s) gave.
+#[derive(Debug, Default)]
+struct CommitChanges {
+    changes: Vec<Change>,
+    /// Old-side blobs: the parents' versions of changed paths and files removed or renamed.
+    old: Vec<Oid>,
+    /// Objects that could not be read while diffing.
+    errors: Vec<Skipped>,
+}
+
+fn git_err(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
+    let context = context.into();
+    move |e| Error::Git { context, message: e.message().to_string() }
+}
+
+/// Opens the repository holding `root` (a work tree, a path inside one, or a bare repository).
+fn open(root: &Path) -> Result<Repository> {
+    Repository::discover(root)
+        .map_err(|e| Error::Usage(format!("{}: not a git repository ({})", root.display(), e.message())))
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("ndaguard-git-{i}"))
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))
+}
+
+fn time_of(t: git2::Time) -> (String, i64) {
+    let secs = t.seconds();
+    let offset = UtcOffset::from_whole_seconds(t.offset_minutes() * 60).unwrap_or(UtcOffset::UTC);
+    let date = OffsetDateTime::from_unix_timestamp(secs)
+        .map(|d| d.to_offset(offset))
+        .ok()
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_default();
+    (date, secs)
+}
+
+fn provenance(commit: &git2::Commit<'_>) -> Provenance {
+    let author = commit.author();
+    let (date, time) = time_of(author.when());
+    Provenance {
+        commit: commit.id().to_string(),
+        author: finding::escape_bytes(author.name_bytes()),
+        email: finding::escape_bytes(author.email_bytes()),
+        date,
+        time,
+    }
+}
+
+fn path_of(bytes: Option<&[u8]>, fallback: Option<&Path>) -> String {
+    match (bytes, fallback) {
+        (Some(b), _) => finding::escape_bytes(b),
+        (None, Some(p)) => finding::display_path(p),
+        (None, None) => String::new(),
+    }
+}
+
+/// The changes of a diff: new-side blobs of added, modified, renamed, copied or retyped entries,
+/// and the old-side blobs of modified, deleted, renamed and retyped ones.
+fn collect_diff(diff: &git2::Diff<'_>, out: &mut CommitChanges) {
+    for delta in diff.deltas() {
+        let old = delta.old_file();
+        let new = delta.new_file();
+        if matches!(delta.status(), Delta::Modified | Delta::Deleted | Delta::Renamed | Delta::Typechange)
+            && !old.id().is_zero()
+            && matches!(old.mode(), FileMode::Blob | FileMode::BlobExecutable)
+        {
+            out.old.push(old.id());
+        }
+        if !matches!(
+            delta.status(),
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+        ) || new.id().is_zero()
+        {
+            continue;
+        }
+        let kind = match new.mode() {
+            FileMode::Blob | FileMode::BlobExecutable => ChangeKind::File,
+            FileMode::Link => ChangeKind::Symlink,
+            FileMode::Commit => ChangeKind::Submodule,
+            _ => continue,
+        };
+        out.changes.push(Change { path: path_of(new.path_bytes(), new.path()), blob: new.id(), kind });
+    }
+}
+
+fn diff_options() -> DiffOptions {
+    let mut o = DiffOptions::new();
+    o.ignore_submodules(false).skip_binary_check(true).include_typechange(true);
+    o
+}
+
+/// The tree of a commit's parent `i`, or `None` when the parent is absent (root commit, or cut
+/// off by a shallow clone).
+fn parent_tree<'r>(commit: &git2::Commit<'r>, i: usize) -> Option<Tree<'r>> {
+    commit.parent(i).ok().and_then(|p| p.tree().ok())
+}
+
+/// Diffs a commit against its first parent (or the empty tree). With `all_parents`, also records
+/// the other parents' versions of each changed path as old blobs.
+fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> CommitChanges {
+    let mut out = CommitChanges::default();
+    let missing = |what: &str, e: git2::Error| Skipped {
+        path: format!("<{what} {oid}>"),
+        reason: SkipReason::MissingObject,
+        detail: e.message().to_string(),
+    };
+    let commit = match repo.find_commit(oid) {
+        Ok(c) => c,
+        Err(e) => {
+            out.errors.push(missing("commit", e));
+            return out;
+        }
+    };
+    let tree = match commit.tree() {
+        Ok(t) => t,
+        Err(e) => {
+            out.errors.push(missing("tree of commit", e));
+            return out;
+        }
+    };
+    let parent = parent_tree(&commit, 0);
+    let mut opts = diff_options();
+    match repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts)) {
+        Ok(diff) => collect_diff(&diff, &mut out),
+        Err(e) => out.errors.push(missing("diff of commit", e)),
+    }
+    if all_parents {
+        for i in 1..commit.parent_count() {
+            let Some(pt) = parent_tree(&commit, i) else { continue };
+            for c in &out.changes {
+                if let Ok(entry) = pt.get_path(Path::new(&c.path)) {
+                    if entry.kind() == Some(ObjectType::Blob) {
+                        out.old.push(entry.id());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every commit reachable from any ref, HEAD and the stash reflog, oldest first.
+fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>) -> Result<Vec<Oid>> {
+    let mut walk = repo.revwalk().map_err(git_err("cannot walk the history"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(git_err("cannot walk the history"))?;
+    let mut pushed = 0usize;
+    let refs = repo.references().map_err(git_err("cannot list references"))?;
+    for r in refs {
+        let Ok(r) = r else { continue };
+        if let Ok(c) = r.peel_to_commit() {
+            if walk.push(c.id()).is_ok() {
+                pushed += 1;
+            }
+        }
+    }
+    if let Ok(head) = repo.head() {
+        if let Ok(c) = head.peel_to_commit() {
+            if walk.push(c.id()).is_ok() {
+                pushed += 1;
+            }
+        }
+    }
+    if let Ok(reflog) = repo.reflog("refs/stash") {
+        for entry in reflog.iter() {
+            if walk.push(entry.id_new()).is_ok() {
+                pushed += 1;
+            }
+        }
+    }
+    if pushed == 0 {
+        return Ok(Vec::new());
+    }
+    let mut commits = Vec::new();
+    for oid in walk {
+        match oid {
+            Ok(o) => commits.push(o),
+            Err(e) => skipped.push(Skipped {
+                path: "<history>".into(),
+                reason: SkipReason::MissingObject,
+                detail: format!("the commit walk stopped early: {}", e.message()),
+            }),
+        }
+    }
+    Ok(commits)
+}
+
+/// The result of scanning one blob once.
+struct BlobScan {
+    findings: Vec<Finding>,
+    suppressed: u64,
+    bytes: u64,
+    skipped: Option<(SkipReason, String)>,
+}
+
+/// Reads and scans one blob as `path`. Large blobs are refused from the object header, before
+/// they are inflated.
+fn scan_blob(
+    repo: &Repository,
+    scanner: &Scanner,
+    oid: Oid,
+    path: &str,
+    provenance: Option<&Provenance>,
+    max: u64,
+    state: &mut ThreadState,
+) -> BlobScan {
+    let mut out = BlobScan { findings: Vec::new(), suppressed: 0, bytes: 0, skipped: None };
+    if let Ok(odb) = repo.odb() {
+        if let Ok((size, _)) = odb.read_header(oid) {
+            if size as u64 > max {
+                out.skipped = Some((SkipReason::TooLarge, format!("blob {oid}: {size} bytes > limit of {max}")));
+                return out;
+            }
+        }
+    }
+    let blob = match repo.find_blob(oid) {
+        Ok(b) => b,
+        Err(e) => {
+            out.skipped = Some((SkipReason::MissingObject, format!("blob {oid}: {}", e.message())));
+            return out;
+        }
+    };
+    if blob.size() as u64 > max {
+        out.skipped = Some((SkipReason::TooLarge, format!("blob {oid}: {} bytes > limit of {max}", blob.size())));
+        return out;
+    }
+    match fsrc::classify(blob.content().to_vec()) {
+        Content::Skip(reason, detail) => out.skipped = Some((reason, format!("blob {oid}: {detail}"))),
+        Content::Text(data) => {
+            let res = scanner.scan(&data, Origin { path, provenance }, state);
+            out.bytes = data.len() as u64;
+            out.suppressed = res.suppressed;
+            out.findings = res.findings;
+        }
+    }
+    out
+}
+
+/// A finding re-labelled for another path and commit of the same blob.
+fn relabel(f: &Finding, path: &str, p: Option<&Provenance>) -> Finding {
+    let mut g = f.clone();
+    if g.path != path {
+        g.fingerprint = finding::fingerprint_of_digest(&g.rule_id, path, &g.secret_digest);
+        g.path = path.to_string();
+    }
+    g.commit = p.map(|p| p.commit.clone());
+    g.author = p.map(|p| p.author.clone());
+    g.email = p.map(|p| p.email.clone());
+    g.date = p.map(|p| p.date.clone());
+    g.commit_time = p.map(|p| p.time);
+    g
+}
+
+/// Loads provenance for the given commits (in their order).
+fn commit_infos(repo: &Repository, commits: &[Oid]) -> HashMap<Oid, CommitInfo> {
+    let mut infos = HashMap::with_capacity(commits.len());
+    for (order, &oid) in commits.iter().enumerate() {
+        if let Ok(c) = repo.find_commit(oid) {
+            infos.insert(oid, CommitInfo { provenance: provenance(&c), order });
+        }
+    }
+    infos
+}
+
+/// The key that picks the "first" commit: earliest author time, then topological order.
+fn first_key(info: &CommitInfo) -> (i64, usize) {
+    (info.provenance.time, info.order)
+}
+
+/// The earliest finding of one (path, secret), its commit's key, and the blobs that hold it.
+type BestFinding = (Finding, (i64, usize), HashSet<Oid>);
+
+/// Where each blob is used: (path, introducing commit), the earliest commit per path.
+type BlobUses = HashMap<Oid, Vec<(String, Oid)>>;
+
+fn record_use(uses: &mut BlobUses, infos: &HashMap<Oid, CommitInfo>, blob: Oid, path: &str, commit: Oid) {
+    let list = uses.entry(blob).or_default();
+    match list.iter_mut().find(|(p, _)| p == path) {
+        Some(entry) => {
+            let better = match (infos.get(&commit), infos.get(&entry.1)) {
+                (Some(new), Some(old)) => first_key(new) < first_key(old),
+                _ => false,
+            };
+            if better {
+                entry.1 = commit;
+            }
+        }
+        None => list.push((path.to_string(), commit)),
+    }
+}
+
+fn is_interrupted() -> bool {
+    crate::app::interrupted()
+}
+
 /// Scans every blob reachable from any ref.
-pub fn scan_history(_scanner: &Scanner, _opts: &GitOptions) -> Result<Collected> {
-    Err(Error::Usage("--history is not available yet".into()))
+pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
+    let repo = open(&opts.root)?;
+    let git_dir = repo.path().to_path_buf();
+    let mut out = Collected::default();
+    if repo.is_shallow() {
+        out.notes.push(
+            "shallow clone: history before the shallow boundary is not available, so the oldest commits present \
+             may be blamed for older secrets"
+                .into(),
+        );
+    }
+    let commits = all_commits(&repo, &mut out.skipped)?;
+    if commits.is_empty() {
+        out.notes.push("the repository has no commits".into());
+        return Ok(out);
+    }
+    let infos = commit_infos(&repo, &commits);
+    let pool = pool(opts.threads)?;
+
+    // 1. What each commit introduced, in parallel.
+    let per_commit: Vec<(Oid, CommitChanges)> = pool.install(|| {
+        commits
+            .par_iter()
+            .map_init(
+                || Repository::open(&git_dir).ok(),
+                |repo, &oid| match repo {
+                    Some(r) if !is_interrupted() => (oid, commit_changes(r, oid, false)),
+                    _ => (oid, CommitChanges::default()),
+                },
+            )
+            .collect()
+    });
+
+    // 2. Unique blobs with their paths and first commits.
+    let mut uses: BlobUses = HashMap::new();
+    let mut special: HashMap<String, SkipReason> = HashMap::new();
+    for (oid, ch) in &per_commit {
+        out.skipped.extend(ch.errors.iter().cloned());
+        for c in &ch.changes {
+            match c.kind {
+                ChangeKind::File => record_use(&mut uses, &infos, c.blob, &c.path, *oid),
+                ChangeKind::Symlink => {
+                    special.entry(c.path.clone()).or_insert(SkipReason::Symlink);
+                }
+                ChangeKind::Submodule => {
+                    special.insert(c.path.clone(), SkipReason::Submodule);
+                }
+            }
+        }
+    }
+    drop(per_commit);
+    for (path, reason) in special {
+        let detail = if reason == SkipReason::Submodule { "submodule not followed" } else { "symbolic link" };
+        out.skipped.push(Skipped { path, reason, detail: detail.into() });
+    }
+
+    // 3. Drop allowlisted paths; a blob used only under allowlisted paths is skipped.
+    let allow = scanner.allowlist();
+    let mut blobs: Vec<(Oid, Vec<(String, Oid)>)> = Vec::with_capacity(uses.len());
+    for (blob, mut list) in uses {
+        let first_path = list.first().map(|(p, _)| p.clone()).unwrap_or_default();
+        list.retain(|(p, _)| !allow.excludes_path(p, false));
+        if list.is_empty() {
+            out.skipped.push(Skipped {
+                path: first_path,
+                reason: SkipReason::Allowlisted,
+                detail: format!("blob {blob}"),
+            });
+            continue;
+        }
+        list.sort_by_key(|(p, c)| (infos.get(c).map(first_key), p.clone()));
+        blobs.push((blob, list));
+    }
+    blobs.sort_by_key(|(b, _)| *b);
+
+    // 4. Scan each unique blob once, in parallel.
+    let max = opts.max_file_size;
+    let scanned: Vec<(usize, BlobScan)> = pool.install(|| {
+        blobs
+            .par_iter()
+            .enumerate()
+            .map_init(
+                || (Repository::open(&git_dir).ok(), ThreadState::default()),
+                |(repo, state), (i, (blob, list))| {
+                    let (path, commit) = &list[0];
+                    let prov = infos.get(commit).map(|c| &c.provenance);
+                    let res = match repo {
+                        Some(r) if !is_interrupted() => scan_blob(r, scanner, *blob, path, prov, max, state),
+                        Some(_) => BlobScan { findings: Vec::new(), suppressed: 0, bytes: 0, skipped: None },
+                        None => BlobScan {
+                            findings: Vec::new(),
+                            suppressed: 0,
+                            bytes: 0,
+                            skipped: Some((SkipReason::MissingObject, format!("blob {blob}: cannot open repository"))),
+                        },
+                    };
+                    (i, res)
+                },
+            )
+            .collect()
+    });
+
+    // 5. One finding per (path, secret): the earliest commit wins.
+    let mut best: HashMap<(String, [u8; 32]), BestFinding> = HashMap::new();
+    for (i, res) in scanned {
+        let (blob, list) = &blobs[i];
+        if let Some((reason, detail)) = res.skipped {
+            out.skipped.push(Skipped { path: list[0].0.clone(), reason, detail });
+            continue;
+        }
+        if is_interrupted() && res.bytes == 0 && res.findings.is_empty() {
+            continue;
+        }
+        out.files_scanned += 1;
+        out.bytes_scanned += res.bytes;
+        out.suppressed += res.suppressed;
+        for f in &res.findings {
+            for (path, commit) in list {
+                let Some(info) = infos.get(commit) else { continue };
+                if path != &list[0].0 && allow.suppresses_path(&f.rule_id, path) {
+                    continue;
+                }
+                let key = (path.clone(), f.secret_digest);
+                let k = first_key(info);
+                match best.get_mut(&key) {
+                    Some((existing, ek, blobs_with)) => {
+                        blobs_with.insert(*blob);
+                        if k < *ek {
+                            *existing = relabel(f, path, Some(&info.provenance));
+                            *ek = k;
+                        }
+                    }
+                    None => {
+                        let mut set = HashSet::new();
+                        set.insert(*blob);
+                        best.insert(key, (relabel(f, path, Some(&info.provenance)), k, set));
+                    }
+                }
+            }
+        }
+    }
+
+    // 6. How many commits carried each secret at its path.
+    let best: Vec<(String, Finding, HashSet<Oid>)> = best.into_iter().map(|((p, _), (f, _, b))| (p, f, b)).collect();
+    let wanted: Vec<(String, HashSet<Oid>)> = best.iter().map(|(p, _, b)| (p.clone(), b.clone())).collect();
+    let counts = if wanted.is_empty() || is_interrupted() {
+        vec![0u64; wanted.len()]
+    } else {
+        pool.install(|| carried_counts(&git_dir, &commits, &wanted))
+    };
+    let findings: Vec<Finding> = best
+        .into_iter()
+        .zip(counts)
+        .map(|((_, mut f, _), n)| {
+            f.commits = Some(n.max(1));
+            f
+        })
+        .collect();
+    out.findings = findings;
+    Ok(out)
+}
+
+/// For each (path, blobs) pair, how many of `commits` have one of `blobs` at `path`.
+fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[(String, HashSet<Oid>)]) -> Vec<u64> {
+    let partial: Vec<Vec<u64>> = commits
+        .par_chunks(64)
+        .map_init(
+            || Repository::open(git_dir).ok(),
+            |repo, chunk| {
+                let mut counts = vec![0u64; wanted.len()];
+                let Some(repo) = repo else { return counts };
+                for oid in chunk {
+                    let Ok(tree) = repo.find_commit(*oid).and_then(|c| c.tree()) else { continue };
+                    for (i, (path, blobs)) in wanted.iter().enumerate() {
+                        if let Ok(entry) = tree.get_path(Path::new(path)) {
+                            if blobs.contains(&entry.id()) {
+                                counts[i] += 1;
+                            }
+                        }
+                    }
+                }
+                counts
+            },
+        )
+        .collect();
+    let mut total = vec![0u64; wanted.len()];
+    for p in partial {
+        for (t, n) in total.iter_mut().zip(p) {
+            *t += n;
+        }
+    }
+    total
+}
+
+/// Scans a set of changes, subtracting what the old blobs already held. `commit` labels the
+/// findings (none for the index).
+struct Subtractor<'a> {
+    repo: &'a Repository,
+    scanner: &'a Scanner,
+    max: u64,
+    state: ThreadState,
+    /// Secret digests per scanned blob (old sides are scanned once each).
+    cache: HashMap<Oid, HashSet<[u8; 32]>>,
+    skipped_seen: HashSet<Oid>,
+}
+
+impl Subtractor<'_> {
+    fn secrets_of(&mut self, oid: Oid, path: &str, out: &mut Collected) -> HashSet<[u8; 32]> {
+        if let Some(s) = self.cache.get(&oid) {
+            return s.clone();
+        }
+        let res = scan_blob(self.repo, self.scanner, oid, path, None, self.max, &mut self.state);
+        if let Some((reason, detail)) = res.skipped {
+            if reason.is_error() && self.skipped_seen.insert(oid) {
+                out.skipped.push(Skipped { path: path.to_string(), reason, detail });
+            }
+        }
+        let set: HashSet<[u8; 32]> = res.findings.iter().map(|f| f.secret_digest).collect();
+        self.cache.insert(oid, set.clone());
+        set
+    }
+
+    /// Scans `changes` and adds to `found` the findings whose secrets none of `old` held.
+    fn run(
+        &mut self,
+        changes: &[Change],
+        old: &[Oid],
+        prov: Option<&Provenance>,
+        out: &mut Collected,
+        found: &mut Vec<Finding>,
+        special: &mut HashMap<String, SkipReason>,
+    ) {
+        let mut old_secrets: HashSet<[u8; 32]> = HashSet::new();
+        for o in old {
+            old_secrets.extend(self.secrets_of(*o, "<old>", out));
+        }
+        for c in changes {
+            if is_interrupted() {
+                return;
+            }
+            match c.kind {
+                ChangeKind::Symlink => {
+                    special.entry(c.path.clone()).or_insert(SkipReason::Symlink);
+                    continue;
+                }
+                ChangeKind::Submodule => {
+                    special.insert(c.path.clone(), SkipReason::Submodule);
+                    continue;
+                }
+                ChangeKind::File => {}
+            }
+            if self.scanner.allowlist().excludes_path(&c.path, false) {
+                out.skipped.push(Skipped {
+                    path: c.path.clone(),
+                    reason: SkipReason::Allowlisted,
+                    detail: String::new(),
+                });
+                continue;
+            }
+            let res = scan_blob(self.repo, self.scanner, c.blob, &c.path, prov, self.max, &mut self.state);
+            if let Some((reason, detail)) = res.skipped {
+                if self.skipped_seen.insert(c.blob) {
+                    out.skipped.push(Skipped { path: c.path.clone(), reason, detail });
+                }
+                continue;
+            }
+            out.files_scanned += 1;
+            out.bytes_scanned += res.bytes;
+            out.suppressed += res.suppressed;
+            self.cache.insert(c.blob, res.findings.iter().map(|f| f.secret_digest).collect());
+            found.extend(res.findings.into_iter().filter(|f| !old_secrets.contains(&f.secret_digest)));
+        }
+    }
+}
+
+/// The commits of a range, oldest first: `A..B`, `A...B` (from the merge base), or a single
+/// commit `C` meaning `C^..C`.
+fn range_commits(repo: &Repository, range: &str) -> Result<Vec<Oid>> {
+    let spec = repo
+        .revparse(range)
+        .map_err(|e| Error::Usage(format!("--range {range:?}: cannot resolve: {}", e.message())))?;
+    let peel = |o: Option<&git2::Object<'_>>| -> Result<Oid> {
+        o.and_then(|o| o.peel_to_commit().ok())
+            .map(|c| c.id())
+            .ok_or_else(|| Error::Usage(format!("--range {range:?}: does not name commits")))
+    };
+    if spec.mode().contains(RevparseMode::SINGLE) {
+        return Ok(vec![peel(spec.from())?]);
+    }
+    let from = peel(spec.from())?;
+    let to = peel(spec.to())?;
+    let mut walk = repo.revwalk().map_err(git_err("cannot walk the range"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(git_err("cannot walk the range"))?;
+    walk.push(to).map_err(git_err("cannot walk the range"))?;
+    let hide = if spec.mode().contains(RevparseMode::MERGE_BASE) {
+        repo.merge_base(from, to).map_err(git_err("cannot find the merge base"))?
+    } else {
+        from
+    };
+    walk.hide(hide).map_err(git_err("cannot walk the range"))?;
+    walk.map(|r| r.map_err(git_err("cannot walk the range"))).collect()
+}
+
+fn dedupe_first(mut found: Vec<Finding>, order: &HashMap<String, usize>) -> Vec<Finding> {
+    // Earliest commit first, then keep the first finding per (path, secret) and count the rest.
+    found.sort_by_key(|f| (f.commit.as_ref().and_then(|c| order.get(c)).copied().unwrap_or(0), f.offset));
+    let mut index: HashMap<(String, [u8; 32]), usize> = HashMap::new();
+    let mut out: Vec<Finding> = Vec::new();
+    for f in found {
+        let key = (f.path.clone(), f.secret_digest);
+        match index.get(&key) {
+            Some(&i) => {
+                if f.commit.is_some() {
+                    let n = out[i].commits.unwrap_or(1);
+                    out[i].commits = Some(n + 1);
+                }
+            }
+            None => {
+                index.insert(key, out.len());
+                let mut f = f;
+                if f.commit.is_some() {
+                    f.commits = Some(1);
+                }
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+fn push_special(out: &mut Collected, special: HashMap<String, SkipReason>) {
+    for (path, reason) in special {
+        let detail = if reason == SkipReason::Submodule { "submodule not followed" } else { "symbolic link" };
+        out.skipped.push(Skipped { path, reason, detail: detail.into() });
+    }
 }
 
 /// Scans what the commits of `range` add.
-pub fn scan_range(_scanner: &Scanner, _opts: &GitOptions, _range: &str) -> Result<Collected> {
-    Err(Error::Usage("--range is not available yet".into()))
+pub fn scan_range(scanner: &Scanner, opts: &GitOptions, range: &str) -> Result<Collected> {
+    let repo = open(&opts.root)?;
+    let mut out = Collected::default();
+    if repo.is_shallow() {
+        out.notes.push("shallow clone: commits whose parents are missing are compared with an empty tree".into());
+    }
+    let commits = range_commits(&repo, range)?;
+    if commits.is_empty() {
+        out.notes.push(format!("the range {range} holds no commits"));
+        return Ok(out);
+    }
+    let order: HashMap<String, usize> = commits.iter().enumerate().map(|(i, c)| (c.to_string(), i)).collect();
+    let mut sub = Subtractor {
+        repo: &repo,
+        scanner,
+        max: opts.max_file_size,
+        state: ThreadState::default(),
+        cache: HashMap::new(),
+        skipped_seen: HashSet::new(),
+    };
+    let mut found = Vec::new();
+    let mut special = HashMap::new();
+    for oid in &commits {
+        if is_interrupted() {
+            break;
+        }
+        let ch = commit_changes(&repo, *oid, true);
+        out.skipped.extend(ch.errors.iter().cloned());
+        let prov = repo.find_commit(*oid).ok().map(|c| provenance(&c));
+        sub.run(&ch.changes, &ch.old, prov.as_ref(), &mut out, &mut found, &mut special);
+    }
+    push_special(&mut out, special);
+    out.findings = dedupe_first(found, &order);
+    Ok(out)
 }
 
 /// Scans what the index adds over HEAD.
-pub fn scan_staged(_scanner: &Scanner, _opts: &GitOptions) -> Result<Collected> {
-    Err(Error::Usage("--staged is not available yet".into()))
+pub fn scan_staged(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
+    let repo = open(&opts.root)?;
+    if repo.is_bare() {
+        return Err(Error::Usage(format!(
+            "{}: --staged needs a work tree, not a bare repository",
+            opts.root.display()
+        )));
+    }
+    let mut out = Collected::default();
+    let head_tree = match repo.head() {
+        Ok(h) => Some(h.peel_to_tree().map_err(git_err("cannot read HEAD's tree"))?),
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => None,
+        Err(e) => return Err(git_err("cannot read HEAD")(e)),
+    };
+    let index = repo.index().map_err(git_err("cannot read the index"))?;
+    let mut dopts = diff_options();
+    let diff = repo
+        .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut dopts))
+        .map_err(git_err("cannot compare the index with HEAD"))?;
+    let mut ch = CommitChanges::default();
+    collect_diff(&diff, &mut ch);
+    let mut sub = Subtractor {
+        repo: &repo,
+        scanner,
+        max: opts.max_file_size,
+        state: ThreadState::default(),
+        cache: HashMap::new(),
+        skipped_seen: HashSet::new(),
+    };
+    let mut found = Vec::new();
+    let mut special = HashMap::new();
+    sub.run(&ch.changes, &ch.old, None, &mut out, &mut found, &mut special);
+    push_special(&mut out, special);
+    out.findings = dedupe_first(found, &HashMap::new());
+    Ok(out)
 }
