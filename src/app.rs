@@ -14,13 +14,16 @@ use anyhow::{Context, Result};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::breach::Policy;
 use crate::cli::{self, ColorChoice, Command, ListFormat, RuleSelection, RulesCommand, ScanArgs};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::filter::baseline::Baseline;
 use crate::filter::Allowlist;
-use crate::finding::{self, SkipReason, Skipped, Summary};
+use crate::finding::{self, Finding, SkipReason, Skipped, Summary};
+use crate::registry::matcher::Matcher;
+use crate::registry::Registry;
 use crate::report::{self, Format, Mode, ReportOptions, ScanInfo, ScanReport, Tool};
 use crate::rules;
 use crate::scan::{Collected, Origin, ScanOptions, Scanner, ThreadState};
@@ -131,6 +134,10 @@ pub struct Prepared {
     pub max_file_size: u64,
     /// Worker threads (0: automatic).
     pub threads: usize,
+    /// The NDA registry, if there is one.
+    pub registry: Option<Arc<Registry>>,
+    /// Deadlines for findings that are not breaches.
+    pub policy: Policy,
 }
 
 /// Resolves arguments and configuration into a [`Prepared`] scan.
@@ -167,9 +174,33 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
         no_inline_allow: args.no_inline_allow,
         no_decode: args.no_decode,
     };
-    let scanner = Arc::new(Scanner::new(engine, allowlist, options));
+    let registry = load_registry(args, &config, &config_dir)?;
+    let policy = Policy::from_config(&config_name, &config.policy)?;
+    let mut scanner = Scanner::new(engine, allowlist, options);
+    if let Some(r) = &registry {
+        scanner = scanner.with_registry(Matcher::new(r));
+    }
+    let scanner = Arc::new(scanner);
     let max_file_size = args.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
-    Ok(Prepared { root, config, scanner, now, max_file_size, threads: args.threads.unwrap_or(0) })
+    Ok(Prepared { root, config, scanner, now, max_file_size, threads: args.threads.unwrap_or(0), registry, policy })
+}
+
+/// The registry: `--registry`, else `registry` in the configuration (relative to it), else
+/// `.ndaguard/registry.toml` at the scan root if it exists. A registry named explicitly must
+/// exist.
+fn load_registry(args: &ScanArgs, config: &Config, root_dir: &Path) -> Result<Option<Arc<Registry>>> {
+    let path = match (&args.registry, &config.registry) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => config.base_dir().map(|d| d.join(p)).unwrap_or_else(|| p.clone()),
+        (None, None) => {
+            let default = root_dir.join(crate::registry::DEFAULT_PATH);
+            if !default.is_file() {
+                return Ok(None);
+            }
+            default
+        }
+    };
+    Ok(Some(Arc::new(Registry::load(&path)?)))
 }
 
 /// `ndaguard baseline [scan flags]`: scans as `scan` would (without applying any baseline) and
@@ -291,7 +322,18 @@ impl Visitor for TreeVisitor {
                         self.local.suppressed += res.suppressed;
                         self.shared.files.fetch_add(1, Ordering::Relaxed);
                         self.shared.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                        self.local.findings.extend(res.findings);
+                        let mut findings = res.findings;
+                        if findings.iter().any(|f| f.registry_entry.is_some()) {
+                            let mtime = std::fs::metadata(&path)
+                                .and_then(|m| m.modified())
+                                .ok()
+                                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                                .map(|d| d.as_secs() as i64);
+                            for f in findings.iter_mut() {
+                                f.exposed_since = mtime;
+                            }
+                        }
+                        self.local.findings.extend(findings);
                     }
                 }
             }
@@ -361,6 +403,7 @@ pub fn finish(
     started: Instant,
     started_at: OffsetDateTime,
 ) -> ScanReport {
+    annotate(p, &mut c.findings);
     finding::sort(&mut c.findings);
     c.skipped.sort();
     let mut summary = Summary {
@@ -368,6 +411,7 @@ pub fn finish(
         files_skipped: c.skipped.len() as u64,
         bytes_scanned: c.bytes_scanned,
         findings: c.findings.len() as u64,
+        breaches: c.findings.iter().filter(|f| f.breach.is_some()).count() as u64,
         suppressed: c.suppressed,
         errors: c.skipped.iter().filter(|s| s.reason.is_error()).count() as u64,
         duration_ms: started.elapsed().as_millis() as u64,
@@ -393,6 +437,25 @@ pub fn finish(
         findings: c.findings,
         skipped: c.skipped,
         summary,
+    }
+}
+
+/// Gives each finding its breach (registered tokens) or its policy deadlines.
+fn annotate(p: &Prepared, findings: &mut [Finding]) {
+    for f in findings.iter_mut() {
+        let entry = f.registry_entry.and_then(|i| p.registry.as_ref().and_then(|r| r.entries.get(i)));
+        match entry {
+            Some(e) => {
+                let exposed = f
+                    .commit_time
+                    .or(f.exposed_since)
+                    .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+                    .unwrap_or(p.now);
+                f.breach = Some(e.breach(p.now, exposed));
+                f.deadlines = None;
+            }
+            None => f.deadlines = p.policy.deadlines(f.severity, p.now),
+        }
     }
 }
 

@@ -77,6 +77,18 @@ pub struct Finding {
     /// How many commits carried the secret at this path (history scans).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commits: Option<u64>,
+    /// The NDA breach, when the secret is a registered token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breach: Option<crate::breach::Breach>,
+    /// Report and revoke deadlines from `[policy]`, for findings that are not breaches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadlines: Option<crate::breach::Deadlines>,
+    /// Index of the registry entry whose token this is (not serialized).
+    #[serde(skip)]
+    pub registry_entry: Option<usize>,
+    /// Unix time since which the secret has been exposed, when the source knows it (file mtime).
+    #[serde(skip)]
+    pub exposed_since: Option<i64>,
     /// Byte offset of the secret in the scanned blob (not serialized).
     #[serde(skip)]
     pub offset: usize,
@@ -307,6 +319,8 @@ pub struct Summary {
     pub bytes_scanned: u64,
     /// Findings reported.
     pub findings: u64,
+    /// Findings that are NDA breaches (registered tokens).
+    pub breaches: u64,
     /// Findings suppressed by inline allows, allowlists or the baseline.
     pub suppressed: u64,
     /// Files or objects that could not be read.

@@ -14,6 +14,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod app;
+pub mod breach;
 pub mod ci;
 pub mod cli;
 pub mod config;

@@ -9,6 +9,12 @@ use crate::decode;
 use crate::engine::{Engine, Match, Scratch};
 use crate::filter::{inline, Allowlist};
 use crate::finding::{self, Finding, LineIndex, Provenance, Skipped};
+use crate::registry::matcher::{Matcher, RegMatch};
+use crate::rules::Severity;
+
+/// Rule id of a registered token that no rule matched.
+pub const REGISTERED_TOKEN: &str = "registered-token";
+const REGISTERED_TOKEN_NAME: &str = "Registered NDA-bound token";
 
 /// Where a blob came from.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +67,7 @@ pub struct Scanner {
     engine: Engine,
     allowlist: Allowlist,
     options: ScanOptions,
+    registry: Option<Matcher>,
 }
 
 /// Per-thread state of a [`Scanner`].
@@ -68,12 +75,19 @@ pub struct Scanner {
 pub struct ThreadState {
     scratch: Scratch,
     matches: Vec<Match>,
+    registered: Vec<RegMatch>,
 }
 
 impl Scanner {
     /// A scanner over `engine` with `allowlist`.
     pub fn new(engine: Engine, allowlist: Allowlist, options: ScanOptions) -> Scanner {
-        Scanner { engine, allowlist, options }
+        Scanner { engine, allowlist, options, registry: None }
+    }
+
+    /// Also looks every blob up against the NDA registry.
+    pub fn with_registry(mut self, matcher: Matcher) -> Scanner {
+        self.registry = (!matcher.is_empty()).then_some(matcher);
+        self
     }
 
     /// The engine.
@@ -118,7 +132,49 @@ impl Scanner {
             let mut budget = decode::MAX_DECODED_PER_BLOB;
             self.scan_decoded(data, data, origin, state, &mut lines, &mut result, &mut budget, 1, None);
         }
+        if let Some(reg) = &self.registry {
+            state.registered.clear();
+            reg.find(data, &mut state.registered);
+            for m in &state.registered {
+                self.attach_registered(data, m, origin, &mut lines, &mut result);
+            }
+        }
         result
+    }
+
+    /// Marks the finding that holds a registered token as a breach, or reports the token under
+    /// `registered-token` when no rule matched it. Inline comments and allowlist paths suppress it
+    /// like any finding.
+    fn attach_registered(
+        &self,
+        data: &[u8],
+        m: &RegMatch,
+        origin: Origin<'_>,
+        lines: &mut LineIndex<'_>,
+        result: &mut BlobResult,
+    ) {
+        let holder = result
+            .findings
+            .iter_mut()
+            .find(|f| f.encoding.is_none() && f.offset <= m.start && m.end <= f.offset + f.secret_length);
+        if let Some(f) = holder {
+            f.registry_entry = Some(m.entry);
+            return;
+        }
+        let secret = &data[m.start..m.end];
+        if (!self.options.no_inline_allow && inline::is_allowed(data, m.start))
+            || self.allowlist.suppresses_path(REGISTERED_TOKEN, origin.path)
+        {
+            result.suppressed += 1;
+            return;
+        }
+        let (line, column) = lines.locate(m.start);
+        let end = end_position(data, m.end, lines);
+        let span = Span { offset: m.start, line, column, end_line: end.0, end_column: end.1 };
+        let mut f =
+            self.finding_with(REGISTERED_TOKEN, REGISTERED_TOKEN_NAME, Severity::Critical, secret, origin, span, None);
+        f.registry_entry = Some(m.entry);
+        result.findings.push(f);
     }
 
     /// Whether an inline comment or the allowlist suppresses a match.
@@ -174,10 +230,24 @@ impl Scanner {
 
     fn finding(&self, rule: usize, secret: &[u8], origin: Origin<'_>, span: Span, encoding: Option<&str>) -> Finding {
         let rule = &self.engine.rules()[rule];
+        self.finding_with(&rule.id, &rule.name, rule.severity, secret, origin, span, encoding)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finding_with(
+        &self,
+        rule_id: &str,
+        rule_name: &str,
+        severity: Severity,
+        secret: &[u8],
+        origin: Origin<'_>,
+        span: Span,
+        encoding: Option<&str>,
+    ) -> Finding {
         Finding {
-            rule_id: rule.id.clone(),
-            rule_name: rule.name.clone(),
-            severity: rule.severity,
+            rule_id: rule_id.to_string(),
+            rule_name: rule_name.to_string(),
+            severity,
             path: origin.path.to_string(),
             line: span.line,
             column: span.column,
@@ -185,13 +255,17 @@ impl Scanner {
             end_column: span.end_column,
             secret: if self.options.show_secrets { finding::reveal(secret) } else { finding::redact(secret) },
             secret_length: secret.len(),
-            fingerprint: finding::fingerprint(&rule.id, origin.path, secret),
+            fingerprint: finding::fingerprint(rule_id, origin.path, secret),
             encoding: encoding.map(str::to_string),
             commit: origin.provenance.map(|p| p.commit.clone()),
             author: origin.provenance.map(|p| p.author.clone()),
             email: origin.provenance.map(|p| p.email.clone()),
             date: origin.provenance.map(|p| p.date.clone()),
             commits: None,
+            breach: None,
+            deadlines: None,
+            registry_entry: None,
+            exposed_since: None,
             offset: span.offset,
             secret_digest: finding::digest(secret),
             commit_time: origin.provenance.map(|p| p.time),

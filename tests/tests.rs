@@ -5,4 +5,5 @@ mod common;
 
 mod cli;
 mod git;
+mod registry;
 mod rules;

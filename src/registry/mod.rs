@@ -1,12 +1,415 @@
 //! The NDA registry: tokens bound by agreements, stored as keyed hashes (design.md §4).
-//! (Being written: see issue 4.)
+//!
+//! The registry file is meant to be committed. It holds, per token, `HMAC-SHA-256(key, token)`
+//! under a random key of its own and the token's length, and the agreement's terms; nothing else
+//! derived from the token. Finding a registered token therefore means computing the keyed hash
+//! of every window of a registered length in the input (see [`matcher`]); there is no cheaper
+//! token-derived prefilter in the file that would also let a reader of the file check guesses
+//! faster than with the keyed hash.
 
-use anyhow::Result;
+pub mod command;
+pub mod matcher;
 
-use crate::cli::RegistryArgs;
-use crate::error::Error;
+use std::path::{Path, PathBuf};
 
-/// Runs `ndaguard registry …`.
-pub fn command(_args: &RegistryArgs) -> Result<u8> {
-    Err(Error::Usage("`ndaguard registry` is not available yet".into()).into())
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use time::{Duration, OffsetDateTime};
+
+use crate::breach::{self, Breach};
+use crate::error::{line_of_offset, Error, LineMap, Result};
+
+pub use command::command;
+
+/// Default registry location, relative to the repository root.
+pub const DEFAULT_PATH: &str = ".ndaguard/registry.toml";
+
+/// Prefix of the stored keyed hash.
+pub const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
+
+/// Shortest token that may be registered: the key is in the file, so a short token could be
+/// recovered by guessing it and computing the keyed hash.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// Longest token that may be registered.
+pub const MAX_TOKEN_LEN: usize = 512;
+
+/// Whether a byte may be part of a registered token: printable ASCII except space, quotes and
+/// backslash (the characters that delimit tokens in code and configuration).
+pub fn is_token_byte(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b) && !matches!(b, b'"' | b'\'' | b'`' | b'\\')
+}
+
+/// The smallest character class that holds a token. The registry stores it so that the scanner
+/// only hashes windows made of that class; it is usually evident from the token's provider
+/// anyway, and it gives no faster way to check a guess than the keyed hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Alphabet {
+    /// `0-9a-fA-F`.
+    Hex,
+    /// `0-9A-Za-z`.
+    Alnum,
+    /// `0-9A-Za-z-_`.
+    Base64Url,
+    /// `0-9A-Za-z+/=`.
+    Base64,
+    /// Any token byte ([`is_token_byte`]).
+    Printable,
+}
+
+impl Alphabet {
+    /// All classes, smallest first.
+    pub const ALL: [Alphabet; 5] =
+        [Alphabet::Hex, Alphabet::Alnum, Alphabet::Base64Url, Alphabet::Base64, Alphabet::Printable];
+
+    /// The name used in the registry file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alphabet::Hex => "hex",
+            Alphabet::Alnum => "alnum",
+            Alphabet::Base64Url => "base64url",
+            Alphabet::Base64 => "base64",
+            Alphabet::Printable => "printable",
+        }
+    }
+
+    /// Whether `b` belongs to the class.
+    pub fn contains(self, b: u8) -> bool {
+        match self {
+            Alphabet::Hex => b.is_ascii_hexdigit(),
+            Alphabet::Alnum => b.is_ascii_alphanumeric(),
+            Alphabet::Base64Url => b.is_ascii_alphanumeric() || b == b'-' || b == b'_',
+            Alphabet::Base64 => b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=',
+            Alphabet::Printable => is_token_byte(b),
+        }
+    }
+
+    /// The smallest class holding every byte of `token`.
+    pub fn of(token: &[u8]) -> Alphabet {
+        Alphabet::ALL.into_iter().find(|a| token.iter().all(|&b| a.contains(b))).unwrap_or(Alphabet::Printable)
+    }
+}
+
+/// Whether an entry is still in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The token is live.
+    Active,
+    /// The token was revoked (a leak must still be reported).
+    Revoked,
+}
+
+/// One registered token (never the token itself).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Unique id.
+    pub id: String,
+    /// `HMAC-SHA-256(key, token)`.
+    pub fingerprint: [u8; 32],
+    /// Token length in bytes.
+    pub length: usize,
+    /// The token's character class.
+    pub alphabet: Alphabet,
+    /// The agreement's reference.
+    pub nda: String,
+    /// The other party.
+    pub counterparty: String,
+    /// The owner on our side.
+    pub owner: String,
+    /// What the token may do.
+    pub scope: Vec<String>,
+    /// When it was issued.
+    pub issued: Option<OffsetDateTime>,
+    /// End of its allowed lifetime.
+    pub expires: Option<OffsetDateTime>,
+    /// Rotation period.
+    pub rotate_every: Option<Duration>,
+    /// Incident reporting deadline after detection.
+    pub report_within: Duration,
+    /// Revocation deadline after detection.
+    pub revoke_within: Duration,
+    /// Who must be told.
+    pub contacts: Vec<String>,
+    /// Active or revoked.
+    pub status: Status,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// 1-based line of the entry in its file.
+    pub line: usize,
+}
+
+impl Entry {
+    /// When the token is next due for rotation (issued + rotate_every), if both are known.
+    pub fn rotation_due(&self) -> Option<OffsetDateTime> {
+        Some(self.issued? + self.rotate_every?)
+    }
+
+    /// The breach that finding this token at `detected_at` constitutes.
+    pub fn breach(&self, detected_at: OffsetDateTime, exposed_since: OffsetDateTime) -> Breach {
+        let report_by = detected_at + self.report_within;
+        let revoked = self.status == Status::Revoked;
+        let revoke_by = (!revoked).then(|| detected_at + self.revoke_within);
+        Breach {
+            registry_id: self.id.clone(),
+            nda: self.nda.clone(),
+            counterparty: self.counterparty.clone(),
+            owner: self.owner.clone(),
+            scope: self.scope.clone(),
+            contacts: self.contacts.clone(),
+            detected_at: breach::format_time(detected_at),
+            exposed_since: breach::format_time(exposed_since),
+            report_by: breach::format_time(report_by),
+            report_hours_left: breach::hours_left(detected_at, report_by),
+            revoke_by: revoke_by.map(breach::format_time),
+            revoke_hours_left: revoke_by.map(|t| breach::hours_left(detected_at, t)),
+            lifetime_exceeded: self.expires.is_some_and(|e| detected_at > e),
+            revoked,
+        }
+    }
+}
+
+/// A loaded registry.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The HMAC key.
+    pub key: Vec<u8>,
+    /// Entries, in file order.
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    version: Option<toml::Spanned<i64>>,
+    key: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    token: Vec<toml::Spanned<RawEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    id: Option<String>,
+    fingerprint: Option<String>,
+    length: Option<i64>,
+    alphabet: Option<String>,
+    nda: Option<String>,
+    counterparty: Option<String>,
+    owner: Option<String>,
+    #[serde(default)]
+    scope: Vec<String>,
+    issued: Option<toml::Value>,
+    expires: Option<toml::Value>,
+    rotate_every: Option<String>,
+    report_within: Option<String>,
+    revoke_within: Option<String>,
+    #[serde(default)]
+    contacts: Vec<String>,
+    status: Option<String>,
+    revoked_at: Option<toml::Value>,
+}
+
+/// Computes the registry fingerprint of `token` under `key`.
+pub fn keyed_hash(key: &[u8], token: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(token);
+    mac.finalize().into_bytes().into()
+}
+
+fn date_value(v: &toml::Value) -> std::result::Result<OffsetDateTime, String> {
+    match v {
+        toml::Value::String(s) => breach::parse_date(s),
+        toml::Value::Datetime(d) => breach::parse_date(&d.to_string()),
+        other => Err(format!("expected a date, got {}", other.type_str())),
+    }
+}
+
+impl Registry {
+    /// Parses registry text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Registry> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of_offset(text, s.start));
+            Error::invalid(file, line, e.message().to_string())
+        })?;
+        match &raw.version {
+            Some(v) if *v.get_ref() == 1 => {}
+            Some(v) => {
+                return Err(Error::invalid(
+                    file,
+                    Some(line_of_offset(text, v.span().start)),
+                    format!("unsupported registry version {} (this ndaguard reads version 1)", v.get_ref()),
+                ))
+            }
+            None => return Err(Error::invalid(file, Some(1), "missing `version = 1`".to_string())),
+        }
+        let key = match &raw.key {
+            Some(k) => {
+                let line = line_of_offset(text, k.span().start);
+                let bytes = STANDARD
+                    .decode(k.get_ref().trim())
+                    .map_err(|e| Error::invalid(file, Some(line), format!("field `key` is not base64: {e}")))?;
+                if bytes.len() < 16 {
+                    return Err(Error::invalid(file, Some(line), "field `key` must be at least 16 bytes".to_string()));
+                }
+                bytes
+            }
+            None => return Err(Error::invalid(file, Some(1), "missing field `key`".to_string())),
+        };
+        let lines = LineMap::new(text);
+        let mut ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut entries: Vec<Entry> = Vec::with_capacity(raw.token.len());
+        for (i, spanned) in raw.token.into_iter().enumerate() {
+            let line = lines.line(spanned.span().start);
+            let r = spanned.into_inner();
+            let name = r.id.clone().unwrap_or_else(|| format!("#{}", i + 1));
+            let err = |field: &str, msg: String| {
+                Error::invalid(file, Some(line), format!("token {name:?}: field `{field}`: {msg}"))
+            };
+            let req = |field: &str, v: Option<String>| -> Result<String> {
+                match v {
+                    Some(s) if !s.trim().is_empty() => Ok(s),
+                    _ => Err(err(field, "is required".into())),
+                }
+            };
+            let id = req("id", r.id.clone())?;
+            if !ids.insert(id.clone()) {
+                return Err(err("id", format!("duplicate id {id:?}")));
+            }
+            let fp_text = req("fingerprint", r.fingerprint)?;
+            let fingerprint = fp_text
+                .strip_prefix(FINGERPRINT_PREFIX)
+                .and_then(|h| hex::decode(h).ok())
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    err("fingerprint", format!("expected {FINGERPRINT_PREFIX} followed by 64 hex digits"))
+                })?;
+            let length = match r.length {
+                Some(n) if (1..=MAX_TOKEN_LEN as i64).contains(&n) => n as usize,
+                Some(n) => return Err(err("length", format!("{n} is out of range 1..={MAX_TOKEN_LEN}"))),
+                None => return Err(err("length", "is required".into())),
+            };
+            let alphabet = match r.alphabet.as_deref() {
+                None => Alphabet::Printable,
+                Some(a) => Alphabet::ALL.into_iter().find(|x| x.as_str() == a).ok_or_else(|| {
+                    err("alphabet", format!("{a:?} (expected hex, alnum, base64url, base64 or printable)"))
+                })?,
+            };
+            let dur = |field: &str, v: Option<String>| -> Result<Option<Duration>> {
+                v.map(|s| breach::parse_duration(&s).map_err(|e| err(field, e))).transpose()
+            };
+            let date = |field: &str, v: Option<toml::Value>| -> Result<Option<OffsetDateTime>> {
+                v.map(|v| date_value(&v).map_err(|e| err(field, e))).transpose()
+            };
+            let report_within =
+                dur("report_within", r.report_within)?.ok_or_else(|| err("report_within", "is required".into()))?;
+            let revoke_within =
+                dur("revoke_within", r.revoke_within)?.ok_or_else(|| err("revoke_within", "is required".into()))?;
+            let status = match r.status.as_deref() {
+                None | Some("active") => Status::Active,
+                Some("revoked") => Status::Revoked,
+                Some(other) => return Err(err("status", format!("{other:?} (expected \"active\" or \"revoked\")"))),
+            };
+            entries.push(Entry {
+                id,
+                fingerprint,
+                length,
+                alphabet,
+                nda: req("nda", r.nda)?,
+                counterparty: req("counterparty", r.counterparty)?,
+                owner: req("owner", r.owner)?,
+                scope: r.scope,
+                issued: date("issued", r.issued)?,
+                expires: date("expires", r.expires)?,
+                rotate_every: dur("rotate_every", r.rotate_every)?,
+                report_within,
+                revoke_within,
+                contacts: r.contacts,
+                status,
+                revoked_at: date("revoked_at", r.revoked_at)?,
+                line,
+            });
+        }
+        Ok(Registry { path: PathBuf::from(file), key, entries })
+    }
+
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Registry> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut r = Registry::parse(&path.display().to_string(), &text)?;
+        r.path = path.to_path_buf();
+        Ok(r)
+    }
+
+    /// The entry whose keyed hash `token` has, if any.
+    pub fn lookup(&self, token: &[u8]) -> Option<&Entry> {
+        let fp = keyed_hash(&self.key, token);
+        self.entries.iter().find(|e| e.length == token.len() && e.fingerprint == fp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(extra: &str) -> String {
+        let key = STANDARD.encode([7u8; 32]);
+        let fp = hex::encode(keyed_hash(&[7u8; 32], b"tok_abcdefghijklmnop"));
+        format!(
+            "version = 1\nkey = \"{key}\"\n\n[[token]]\nid = \"acme\"\nfingerprint = \"hmac-sha256:{fp}\"\nlength = 20\nnda = \"NDA-1\"\ncounterparty = \"Acme\"\nowner = \"team@corp.test\"\nissued = 2026-01-10\nexpires = \"2026-07-10\"\nrotate_every = \"90d\"\nreport_within = \"24h\"\nrevoke_within = \"4h\"\n{extra}"
+        )
+    }
+
+    #[test]
+    fn parses_entries_with_dates_and_durations() {
+        let r = Registry::parse("r.toml", &sample("")).expect("valid");
+        assert_eq!(r.entries.len(), 1);
+        let e = &r.entries[0];
+        assert_eq!(e.line, 4);
+        assert_eq!(e.report_within, Duration::hours(24));
+        assert_eq!(breach::format_time(e.rotation_due().expect("due")), "2026-04-10T00:00:00Z");
+        assert!(r.lookup(b"tok_abcdefghijklmnop").is_some());
+        assert!(r.lookup(b"tok_abcdefghijklmnoq").is_none());
+    }
+
+    #[test]
+    fn errors_name_file_entry_and_field() {
+        let bad = sample("").replace("\"24h\"", "\"24 hours\"");
+        let e = Registry::parse("r.toml", &bad).unwrap_err().to_string();
+        assert!(e.starts_with("r.toml:4:") && e.contains("\"acme\"") && e.contains("report_within"), "{e}");
+        let bad = sample("").replace("hmac-sha256:", "sha1:");
+        let e = Registry::parse("r.toml", &bad).unwrap_err().to_string();
+        assert!(e.contains("fingerprint"), "{e}");
+        let bad = sample("").replace("version = 1", "version = 2");
+        let e = Registry::parse("r.toml", &bad).unwrap_err().to_string();
+        assert!(e.contains("unsupported registry version 2"), "{e}");
+        let dup = format!("{}\n{}", sample(""), &sample("")[sample("").find("[[token]]").unwrap_or(0)..]);
+        let e = Registry::parse("r.toml", &dup).unwrap_err().to_string();
+        assert!(e.contains("duplicate id"), "{e}");
+        let unknown = sample("colour = \"red\"\n");
+        let e = Registry::parse("r.toml", &unknown).unwrap_err().to_string();
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn breach_deadlines_and_flags() {
+        let r = Registry::parse("r.toml", &sample("")).expect("valid");
+        let now = breach::parse_date("2026-08-01T10:00:00Z").expect("time");
+        let b = r.entries[0].breach(now, breach::parse_date("2026-07-01").expect("date"));
+        assert_eq!(b.report_by, "2026-08-02T10:00:00Z");
+        assert_eq!(b.revoke_by.as_deref(), Some("2026-08-01T14:00:00Z"));
+        assert_eq!(b.report_hours_left, 24);
+        assert_eq!(b.revoke_hours_left, Some(4));
+        assert!(b.lifetime_exceeded);
+        assert!(!b.revoked);
+        let revoked =
+            Registry::parse("r.toml", &sample("status = \"revoked\"\nrevoked_at = \"2026-07-20\"\n")).expect("valid");
+        let b = revoked.entries[0].breach(now, now);
+        assert!(b.revoked);
+        assert_eq!(b.revoke_by, None);
+    }
 }

@@ -47,7 +47,12 @@ impl Paint {
 /// Writes the text report.
 pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: opts.color };
-    for f in &report.findings {
+    let mut breaches: Vec<&Finding> = report.findings.iter().filter(|f| f.breach.is_some()).collect();
+    breaches.sort_by_key(|f| f.breach.as_ref().map(|b| b.most_urgent()).unwrap_or(i64::MAX));
+    for f in &breaches {
+        write_breach(&p, f, out)?;
+    }
+    for f in report.findings.iter().filter(|f| f.breach.is_none()) {
         write_finding(&p, f, out)?;
     }
     let unreadable: Vec<_> = report.skipped.iter().filter(|s| s.reason.is_error()).collect();
@@ -70,6 +75,48 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
         }
     }
     writeln!(out, "{}", summary_line(report))
+}
+
+/// A breach block, meant to be read in five seconds: whose agreement, what to do, by when.
+fn write_breach(p: &Paint, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+    let Some(b) = &f.breach else { return Ok(()) };
+    let left = |h: i64| if h < 0 { format!("{} h OVERDUE", -h) } else { format!("{h} h left") };
+    writeln!(
+        out,
+        "{}  {} under {} with {}",
+        p.wrap("1;41;97", " NDA BREACH "),
+        p.bold(&escape_text(&b.registry_id)),
+        p.bold(&escape_text(&b.nda)),
+        p.bold(&escape_text(&b.counterparty))
+    )?;
+    writeln!(
+        out,
+        "    {}:{}:{}  {}  {}",
+        p.path(&escape_text(&f.path)),
+        p.num(&f.line.to_string()),
+        p.num(&f.column.to_string()),
+        p.bold(&f.rule_id),
+        f.secret
+    )?;
+    match (&b.revoke_by, b.revoke_hours_left) {
+        (Some(by), Some(h)) => writeln!(out, "    {} by {by} ({})", p.wrap("1;31", "REVOKE"), left(h))?,
+        _ => writeln!(out, "    already revoked: no revocation deadline")?,
+    }
+    writeln!(out, "    {} by {} ({})", p.wrap("1;33", "REPORT"), b.report_by, left(b.report_hours_left))?;
+    let tell = if b.contacts.is_empty() { escape_text(&b.owner) } else { escape_text(&b.contacts.join(", ")) };
+    writeln!(out, "    tell {tell}; owner {}", escape_text(&b.owner))?;
+    if !b.scope.is_empty() {
+        writeln!(out, "    scope: {}", escape_text(&b.scope.join(", ")))?;
+    }
+    let mut exposure = format!("    exposed since {}", b.exposed_since);
+    if let Some(c) = &f.commit {
+        exposure.push_str(&format!(" (commit {})", c.get(..12).unwrap_or(c)));
+    }
+    if b.lifetime_exceeded {
+        exposure.push_str("; the token outlived its agreed lifetime");
+    }
+    writeln!(out, "{}", p.dim(&exposure))?;
+    writeln!(out)
 }
 
 fn write_finding(p: &Paint, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
@@ -107,6 +154,18 @@ fn write_finding(p: &Paint, f: &Finding, out: &mut dyn Write) -> io::Result<()> 
         }
         writeln!(out, "{}", p.dim(&line))?;
     }
+    if let Some(d) = &f.deadlines {
+        let mut parts = Vec::new();
+        if let (Some(by), Some(h)) = (&d.revoke_by, d.revoke_hours_left) {
+            parts.push(format!("revoke by {by} ({h} h)"));
+        }
+        if let (Some(by), Some(h)) = (&d.report_by, d.report_hours_left) {
+            parts.push(format!("report by {by} ({h} h)"));
+        }
+        if !parts.is_empty() {
+            writeln!(out, "{}", p.dim(&format!("    policy: {}", parts.join(", "))))?;
+        }
+    }
     writeln!(out)
 }
 
@@ -123,6 +182,9 @@ pub fn summary_line(report: &ScanReport) -> String {
     }
     let findings = plural(s.findings, "finding");
     parts.push(if by_sev.is_empty() { findings } else { format!("{findings} ({})", by_sev.join(", ")) });
+    if s.breaches > 0 {
+        parts.push(format!("{} NDA {}", s.breaches, if s.breaches == 1 { "breach" } else { "breaches" }));
+    }
     parts.push(format!("{} scanned ({})", plural(s.files_scanned, "file"), human_bytes(s.bytes_scanned)));
     let reasons: Vec<String> = s.skipped_by_reason.iter().map(|(r, n)| format!("{n} {r}")).collect();
     parts.push(if reasons.is_empty() {

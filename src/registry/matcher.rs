@@ -1,0 +1,350 @@
+//! Finding registered tokens in bytes, knowing only their keyed hashes and lengths.
+//!
+//! Every window of a registered length that lies inside a run of bytes of the entry's character
+//! class ([`super::Alphabet`]; the widest is printable ASCII without space, quotes and
+//! backslash) is a candidate, wherever the run starts or ends: a token inside a longer run (`x=ab<TOKEN>cd`), in a URL, quoted, or
+//! at either end of the input is found. Each candidate costs one HMAC-SHA-256 from a keyed state
+//! prepared once (two SHA-256 compressions for tokens up to 55 bytes), looked up by its first
+//! eight bytes in a table and then compared in full.
+//!
+//! Nothing derived from the tokens but the keyed hash and the length is used, so the registry
+//! file offers no shortcut for checking guesses (see the module docs of [`super`]).
+
+use std::collections::HashMap;
+
+use sha2::digest::generic_array::GenericArray;
+use sha2::Sha256;
+
+use super::{Alphabet, Registry};
+
+/// A registered token found in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegMatch {
+    /// Byte offset of the token.
+    pub start: usize,
+    /// Byte offset just past it.
+    pub end: usize,
+    /// Index of the entry in the registry.
+    pub entry: usize,
+}
+
+/// Identity hasher for keys that are already uniformly random (HMAC output prefixes).
+#[derive(Default, Clone, Copy)]
+struct PrefixHasher(u64);
+
+impl std::hash::Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Table = HashMap<u64, Vec<usize>, std::hash::BuildHasherDefault<PrefixHasher>>;
+
+/// HMAC-SHA-256 under one key, for short messages, straight on the SHA-256 compression function:
+/// the key's inner and outer states are computed once, so that a window costs its padded blocks
+/// (one for up to 55 bytes) plus one outer block, with no buffering or state copies beyond two
+/// arrays of eight words.
+#[derive(Clone)]
+struct KeyedSha256 {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+const SHA256_IV: [u32; 8] =
+    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+fn compress(state: &mut [u32; 8], block: &[u8]) {
+    sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
+}
+
+impl KeyedSha256 {
+    fn new(key: &[u8]) -> KeyedSha256 {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..32].copy_from_slice(&<Sha256 as sha2::Digest>::digest(key));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut ipad = [0u8; 64];
+        let mut opad = [0u8; 64];
+        for i in 0..64 {
+            ipad[i] = k[i] ^ 0x36;
+            opad[i] = k[i] ^ 0x5c;
+        }
+        let mut inner = SHA256_IV;
+        compress(&mut inner, &ipad);
+        let mut outer = SHA256_IV;
+        compress(&mut outer, &opad);
+        KeyedSha256 { inner, outer }
+    }
+
+    /// HMAC-SHA-256 of `msg` (at most [`super::MAX_TOKEN_LEN`] bytes).
+    fn mac(&self, msg: &[u8]) -> [u8; 32] {
+        let mut st = self.inner;
+        let full = msg.len() / 64;
+        for block in msg.chunks_exact(64) {
+            compress(&mut st, block);
+        }
+        // The tail, the 0x80 marker and the length: one block, or two when the tail is over 55.
+        let tail = &msg[full * 64..];
+        let mut last = [0u8; 128];
+        last[..tail.len()].copy_from_slice(tail);
+        last[tail.len()] = 0x80;
+        let blocks = if tail.len() <= 55 { 1 } else { 2 };
+        let bits = ((64 + msg.len()) as u64) * 8;
+        last[blocks * 64 - 8..blocks * 64].copy_from_slice(&bits.to_be_bytes());
+        for block in last[..blocks * 64].chunks_exact(64) {
+            compress(&mut st, block);
+        }
+        let mut block = [0u8; 64];
+        for (i, w) in st.iter().enumerate() {
+            block[i * 4..i * 4 + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        block[32] = 0x80;
+        block[56..].copy_from_slice(&(96u64 * 8).to_be_bytes());
+        let mut out = self.outer;
+        compress(&mut out, &block);
+        let mut digest = [0u8; 32];
+        for (i, w) in out.iter().enumerate() {
+            digest[i * 4..i * 4 + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        digest
+    }
+}
+
+/// The compiled registry lookup. Build once, share across threads.
+pub struct Matcher {
+    keyed: KeyedSha256,
+    /// Per character class present in the registry: its byte table and its distinct lengths,
+    /// ascending, each with its table of hash prefixes.
+    classes: Vec<Class>,
+    fingerprints: Vec<[u8; 32]>,
+    /// Bytes of any class present, and the shortest registered length.
+    any: [bool; 256],
+    min_len: usize,
+}
+
+struct Class {
+    member: [bool; 256],
+    lengths: Vec<(usize, Table)>,
+}
+
+fn prefix(h: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h[..8]);
+    u64::from_be_bytes(b)
+}
+
+impl Matcher {
+    /// Builds the lookup for `registry`.
+    pub fn new(registry: &Registry) -> Matcher {
+        let keyed = KeyedSha256::new(&registry.key);
+        let mut by_class: HashMap<Alphabet, HashMap<usize, Table>> = HashMap::new();
+        for (i, e) in registry.entries.iter().enumerate() {
+            by_class
+                .entry(e.alphabet)
+                .or_default()
+                .entry(e.length)
+                .or_default()
+                .entry(prefix(&e.fingerprint))
+                .or_default()
+                .push(i);
+        }
+        let mut classes: Vec<(Alphabet, Class)> = by_class
+            .into_iter()
+            .map(|(a, by_len)| {
+                let mut lengths: Vec<(usize, Table)> = by_len.into_iter().collect();
+                lengths.sort_by_key(|(l, _)| *l);
+                let mut member = [false; 256];
+                for b in 0..=255u8 {
+                    member[b as usize] = a.contains(b);
+                }
+                (a, Class { member, lengths })
+            })
+            .collect();
+        classes.sort_by_key(|(a, _)| *a);
+        let mut any = [false; 256];
+        for (_, c) in &classes {
+            for (a, m) in any.iter_mut().zip(c.member.iter()) {
+                *a |= *m;
+            }
+        }
+        let min_len =
+            classes.iter().filter_map(|(_, c)| c.lengths.first().map(|(l, _)| *l)).min().unwrap_or(usize::MAX);
+        Matcher {
+            any,
+            min_len,
+            keyed,
+            classes: classes.into_iter().map(|(_, c)| c).collect(),
+            fingerprints: registry.entries.iter().map(|e| e.fingerprint).collect(),
+        }
+    }
+
+    /// Whether the registry is empty.
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+
+    /// Appends every registered token in `data` to `out`.
+    pub fn find(&self, data: &[u8], out: &mut Vec<RegMatch>) {
+        // Runs of any token byte long enough for the shortest entry; only those are split by
+        // class.
+        for_runs(data, 0, data.len(), &self.any, self.min_len, |s, e| {
+            for class in &self.classes {
+                let Some(min_len) = class.lengths.first().map(|(l, _)| *l) else { continue };
+                for_runs(data, s, e, &class.member, min_len, |a, b| self.scan_run(class, data, a, b, out));
+            }
+        });
+    }
+
+    fn scan_run(&self, class: &Class, data: &[u8], start: usize, end: usize, out: &mut Vec<RegMatch>) {
+        let run = end - start;
+        for (len, table) in &class.lengths {
+            if *len > run {
+                break;
+            }
+            for s in start..=end - len {
+                let h = self.keyed.mac(&data[s..s + len]);
+                if let Some(entries) = table.get(&prefix(&h)) {
+                    for &e in entries {
+                        if self.fingerprints[e][..] == h[..] {
+                            out.push(RegMatch { start: s, end: s + len, entry: e });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Calls `f(start, end)` for every maximal run of `member` bytes in `data[from..to]` that is at
+/// least `min` long. Probes one byte every `min` bytes where no run is (a run of `min` bytes must
+/// cover the probe), so that text with short runs is skipped quickly.
+fn for_runs(data: &[u8], from: usize, to: usize, member: &[bool; 256], min: usize, mut f: impl FnMut(usize, usize)) {
+    if min == 0 || min == usize::MAX {
+        return;
+    }
+    // Invariant: `i` is `from` or just past a byte that is not a member.
+    let mut i = from;
+    while i + min <= to {
+        let probe = i + min - 1;
+        if !member[data[probe] as usize] {
+            i = probe + 1;
+            continue;
+        }
+        let mut s = probe;
+        while s > i && member[data[s - 1] as usize] {
+            s -= 1;
+        }
+        let mut e = probe + 1;
+        while e < to && member[data[e] as usize] {
+            e += 1;
+        }
+        if e - s >= min {
+            f(s, e);
+        }
+        i = e + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{keyed_hash, Alphabet, Entry, Status};
+    use super::*;
+    use time::Duration;
+
+    fn registry(tokens: &[&str]) -> Registry {
+        let key = vec![9u8; 32];
+        let entries = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Entry {
+                id: format!("e{i}"),
+                fingerprint: keyed_hash(&key, t.as_bytes()),
+                length: t.len(),
+                alphabet: Alphabet::of(t.as_bytes()),
+                nda: "N".into(),
+                counterparty: "C".into(),
+                owner: "O".into(),
+                scope: vec![],
+                issued: None,
+                expires: None,
+                rotate_every: None,
+                report_within: Duration::hours(1),
+                revoke_within: Duration::hours(1),
+                contacts: vec![],
+                status: Status::Active,
+                revoked_at: None,
+                line: 1,
+            })
+            .collect();
+        Registry { path: "r.toml".into(), key, entries }
+    }
+
+    #[test]
+    fn finds_tokens_whatever_surrounds_them() {
+        let tok = "q7#Vm!p2@Lx9&Rz4*Kw8=Tn3^Hs6~Bj5+Dc1";
+        let m = Matcher::new(&registry(&[tok, "another-registered-token-0001"]));
+        for text in [
+            format!("x=ab{tok}cd"),
+            tok.to_string(),
+            format!("url https://h.example/p?k={tok}&z=1\n"),
+            format!("\"{tok}\""),
+            format!("{{\n  \"k\": \"{tok}\"\n}}"),
+            format!("line\n{tok}"),
+        ] {
+            let mut out = Vec::new();
+            m.find(text.as_bytes(), &mut out);
+            assert_eq!(out.len(), 1, "{text}");
+            assert_eq!(&text.as_bytes()[out[0].start..out[0].end], tok.as_bytes());
+            assert_eq!(out[0].entry, 0);
+        }
+        let mut out = Vec::new();
+        m.find(b"q7#Vm!p2@Lx9&Rz4*Kw8=Tn3^Hs6~Bj5+Dc2 another-registered-token-0001", &mut out);
+        assert_eq!(out.iter().map(|m| m.entry).collect::<Vec<_>>(), vec![1]);
+    }
+
+    #[test]
+    fn the_direct_keyed_hash_is_hmac_sha256() {
+        let key = [5u8; 32];
+        let k = KeyedSha256::new(&key);
+        for len in [0usize, 1, 16, 55, 56, 63, 64, 119, 120, 200, 512] {
+            let msg: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            assert_eq!(k.mac(&msg), keyed_hash(&key, &msg), "length {len}");
+        }
+        let long_key = [9u8; 100];
+        assert_eq!(KeyedSha256::new(&long_key).mac(b"abc"), keyed_hash(&long_key, b"abc"));
+    }
+
+    #[test]
+    fn runs_are_found_at_every_offset() {
+        let mut member = [false; 256];
+        member[b'a' as usize] = true;
+        for len in 0..12 {
+            for pad in 0..7 {
+                let text = format!("{}{}{}", " ".repeat(pad), "a".repeat(len), " ".repeat(3));
+                let mut got = Vec::new();
+                for_runs(text.as_bytes(), 0, text.len(), &member, 4, |s, e| got.push((s, e)));
+                let want = if len >= 4 { vec![(pad, pad + len)] } else { vec![] };
+                assert_eq!(got, want, "len {len} pad {pad}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_split_by_a_delimiter_is_not_found() {
+        let tok = "abcdefghijklmnopqrstuvwx";
+        let m = Matcher::new(&registry(&[tok]));
+        let mut out = Vec::new();
+        m.find(b"abcdefghijkl mnopqrstuvwx", &mut out);
+        assert!(out.is_empty());
+    }
+}
