@@ -24,7 +24,7 @@ use crate::filter::Allowlist;
 use crate::finding::{self, Finding, SkipReason, Skipped, Summary};
 use crate::registry::matcher::Matcher;
 use crate::registry::Registry;
-use crate::report::{self, Format, Mode, ReportOptions, ScanInfo, ScanReport, Tool};
+use crate::report::{self, Format, Mode, ReportOptions, RuleMeta, ScanInfo, ScanReport, Tool};
 use crate::rules;
 use crate::scan::{Collected, Origin, ScanOptions, Scanner, ThreadState};
 use crate::source::fs::{self as fsrc, Content, Entry, Visitor, WalkOptions};
@@ -138,6 +138,8 @@ pub struct Prepared {
     pub registry: Option<Arc<Registry>>,
     /// Deadlines for findings that are not breaches.
     pub policy: Policy,
+    /// Whether the clock was fixed with `--now` (reports then carry no wall-clock times).
+    pub fixed_clock: bool,
 }
 
 /// Resolves arguments and configuration into a [`Prepared`] scan.
@@ -182,7 +184,17 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
     }
     let scanner = Arc::new(scanner);
     let max_file_size = args.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
-    Ok(Prepared { root, config, scanner, now, max_file_size, threads: args.threads.unwrap_or(0), registry, policy })
+    Ok(Prepared {
+        root,
+        config,
+        scanner,
+        now,
+        max_file_size,
+        threads: args.threads.unwrap_or(0),
+        registry,
+        policy,
+        fixed_clock: args.now.is_some(),
+    })
 }
 
 /// The registry: `--registry`, else `registry` in the configuration (relative to it), else
@@ -423,6 +435,10 @@ pub fn finish(
         *summary.skipped_by_reason.entry(s.reason.as_str().to_string()).or_default() += 1;
     }
     let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let (started_at, finished_at) =
+        if p.fixed_clock { (p.now, p.now) } else { (started_at, OffsetDateTime::now_utc()) };
+    let mut rules: Vec<RuleMeta> = p.scanner.engine().rules().iter().map(RuleMeta::of).collect();
+    rules.push(RuleMeta::registered_token());
     ScanReport {
         version: 1,
         tool: Tool::default(),
@@ -432,11 +448,12 @@ pub fn finish(
             range,
             detected_at: fmt(p.now),
             started_at: fmt(started_at),
-            finished_at: fmt(OffsetDateTime::now_utc()),
+            finished_at: fmt(finished_at),
         },
         findings: c.findings,
         skipped: c.skipped,
         summary,
+        rules,
     }
 }
 

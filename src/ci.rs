@@ -1,11 +1,314 @@
-//! `ndaguard ci github`: the GitHub Actions mode. (Being written: see issue 5.)
+//! `ndaguard ci github`: the GitHub Actions mode.
+//!
+//! Reads `GITHUB_EVENT_NAME` and the event payload at `GITHUB_EVENT_PATH` and picks what to scan:
+//!
+//! - `pull_request` / `pull_request_target`: the range `base.sha..head.sha`;
+//! - `push`: `before..after`; for a new branch (`before` all zeros) or a force push whose
+//!   `before` is not in the clone, the commits of `after` that are not on the default branch
+//!   (`origin/<default>..after`), and if that cannot be resolved either, the tree;
+//! - anything else (`workflow_dispatch`, `schedule`, …): the tree.
+//!
+//! It writes SARIF to `--sarif-file`, appends a Markdown job summary to `GITHUB_STEP_SUMMARY`
+//! (breaches first, with their deadlines, then a table of redacted findings), sets the step
+//! outputs `findings`, `breaches` and `sarif-file` in `GITHUB_OUTPUT`, and prints one
+//! `::error` (or `::warning`) workflow command per finding so that GitHub annotates the lines.
+//! The exit code follows `--fail-on`; 2 when something could not be read.
 
-use anyhow::Result;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use crate::cli::CiArgs;
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use crate::app;
+use crate::cli::{CiArgs, Cli, Command, FailOn};
 use crate::error::Error;
+use crate::report::{self, Format, ReportOptions, ScanReport};
+use crate::rules::Severity;
+
+const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+
+/// What the event asks to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A commit range (`A..B`).
+    Range(String),
+    /// The working tree.
+    Tree,
+}
+
+fn sha(v: &serde_json::Value) -> Option<String> {
+    v.as_str().filter(|s| s.len() >= 7 && s.bytes().all(|b| b.is_ascii_hexdigit())).map(str::to_string)
+}
+
+fn resolves(repo: &Path, spec: &str) -> bool {
+    git2::Repository::discover(repo)
+        .ok()
+        .is_some_and(|r| r.revparse_single(spec).and_then(|o| o.peel_to_commit()).is_ok())
+}
+
+/// Decides what to scan for `event` with `payload`, in the repository at `repo`. Also returns a
+/// note explaining a fallback.
+pub fn target(event: &str, payload: &serde_json::Value, repo: &Path) -> (Target, Option<String>) {
+    match event {
+        "pull_request" | "pull_request_target" => {
+            let pr = &payload["pull_request"];
+            match (sha(&pr["base"]["sha"]), sha(&pr["head"]["sha"])) {
+                (Some(base), Some(head)) if resolves(repo, &base) && resolves(repo, &head) => {
+                    (Target::Range(format!("{base}..{head}")), None)
+                }
+                (Some(_), Some(_)) => (
+                    Target::Tree,
+                    Some("the pull request's base or head commit is not in the clone (use fetch-depth: 0): scanned the tree".into()),
+                ),
+                _ => (Target::Tree, Some("the event has no pull request commits: scanned the tree".into())),
+            }
+        }
+        "push" => {
+            let after = sha(&payload["after"]).filter(|a| a != ZERO_SHA);
+            let Some(after) = after else {
+                return (Target::Tree, Some("the push deleted the branch or has no commit: scanned the tree".into()));
+            };
+            if let Some(before) = sha(&payload["before"]).filter(|b| b != ZERO_SHA) {
+                if resolves(repo, &before) && resolves(repo, &after) {
+                    return (Target::Range(format!("{before}..{after}")), None);
+                }
+            }
+            let default = payload["repository"]["default_branch"].as_str().unwrap_or("main");
+            for base in [format!("origin/{default}"), default.to_string()] {
+                if resolves(repo, &base) && resolves(repo, &after) {
+                    return (
+                        Target::Range(format!("{base}..{after}")),
+                        Some(format!("new branch or force push: scanned the commits not on {base}")),
+                    );
+                }
+            }
+            (Target::Tree, Some("the pushed commits could not be resolved in the clone: scanned the tree".into()))
+        }
+        _ => (Target::Tree, None),
+    }
+}
+
+/// Escapes a workflow-command message (`%`, CR, LF).
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property (also `:` and `,`).
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Escapes text for a Markdown table cell.
+fn md(s: &str) -> String {
+    crate::finding::escape_text(s).replace('|', "\\|").replace('`', "'").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The Markdown job summary.
+pub fn job_summary(report: &ScanReport, what: &str, note: Option<&str>) -> String {
+    let s = &report.summary;
+    let mut out = String::from("## ndaguard\n\n");
+    out.push_str(&format!(
+        "Scanned {what}: **{}** finding(s), **{}** NDA breach(es), {} file(s) scanned, {} skipped.\n\n",
+        s.findings, s.breaches, s.files_scanned, s.files_skipped
+    ));
+    if let Some(n) = note {
+        out.push_str(&format!("> {}\n\n", md(n)));
+    }
+    let mut breaches: Vec<_> = report.findings.iter().filter(|f| f.breach.is_some()).collect();
+    breaches.sort_by_key(|f| f.breach.as_ref().map(|b| b.most_urgent()).unwrap_or(i64::MAX));
+    if !breaches.is_empty() {
+        out.push_str("### NDA breaches\n\n");
+        for f in breaches {
+            let Some(b) = &f.breach else { continue };
+            out.push_str(&format!(
+                "- **{}** under **{}** with **{}** at `{}:{}`\n",
+                md(&b.registry_id),
+                md(&b.nda),
+                md(&b.counterparty),
+                md(&f.path),
+                f.line
+            ));
+            match (&b.revoke_by, b.revoke_hours_left) {
+                (Some(by), Some(h)) => out.push_str(&format!("  - **Revoke by {by}** ({h} h left)\n")),
+                _ => out.push_str("  - already revoked\n"),
+            }
+            out.push_str(&format!(
+                "  - **Report by {}** ({} h left) to {}\n",
+                b.report_by,
+                b.report_hours_left,
+                md(&b.contacts.join(", "))
+            ));
+        }
+        out.push('\n');
+    }
+    let others: Vec<_> = report.findings.iter().filter(|f| f.breach.is_none()).collect();
+    if !others.is_empty() {
+        out.push_str("### Findings\n\n| Severity | Rule | Location | Secret | Commit |\n|---|---|---|---|---|\n");
+        for f in others.iter().take(200) {
+            out.push_str(&format!(
+                "| {} | {} | `{}:{}` | `{}` | {} |\n",
+                f.severity,
+                md(&f.rule_id),
+                md(&f.path),
+                f.line,
+                md(&f.secret),
+                f.commit.as_deref().map(|c| c.get(..12).unwrap_or(c)).unwrap_or("")
+            ));
+        }
+        if others.len() > 200 {
+            out.push_str(&format!("\n…and {} more (see the SARIF report).\n", others.len() - 200));
+        }
+    }
+    if s.errors > 0 {
+        out.push_str(&format!("\n**{} file(s) could not be read**: the scan is incomplete.\n", s.errors));
+    }
+    out
+}
+
+fn append(path: Option<std::ffi::OsString>, text: &str) -> Result<()> {
+    let Some(path) = path.filter(|p| !p.is_empty()) else { return Ok(()) };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", PathBuf::from(&path).display()))?;
+    f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", PathBuf::from(&path).display()))?;
+    Ok(())
+}
 
 /// Runs the CI mode.
-pub fn run(_args: &CiArgs) -> Result<u8> {
-    Err(Error::Usage("`ndaguard ci` is not available yet".into()).into())
+pub fn run(args: &CiArgs) -> Result<u8> {
+    let root = args
+        .path
+        .clone()
+        .or_else(|| std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let event = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
+    let payload: serde_json::Value = match std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(Path::new(&p), e))?;
+            serde_json::from_str(&text).map_err(|e| {
+                Error::invalid(PathBuf::from(&p).display().to_string(), Some(e.line()), format!("event payload: {e}"))
+            })?
+        }
+        None => serde_json::Value::Null,
+    };
+    let (target, note) = target(&event, &payload, &root);
+    let mut argv: Vec<std::ffi::OsString> = vec!["ndaguard".into(), "scan".into(), "--no-progress".into()];
+    let what = match &target {
+        Target::Range(r) => {
+            argv.push("--range".into());
+            argv.push(r.into());
+            format!("the commits {r}")
+        }
+        Target::Tree => "the working tree".to_string(),
+    };
+    if let Some(c) = &args.config {
+        argv.push("--config".into());
+        argv.push(c.into());
+    }
+    if let Some(r) = &args.registry {
+        argv.push("--registry".into());
+        argv.push(r.into());
+    }
+    if let Some(n) = &args.now {
+        argv.push("--now".into());
+        argv.push(n.into());
+    }
+    argv.push(root.clone().into());
+    let cli = Cli::try_parse_from(&argv).map_err(|e| Error::Usage(e.to_string()))?;
+    let Command::Scan(scan_args) = cli.command else {
+        return Err(Error::Usage("internal: not a scan".into()).into());
+    };
+    let report = app::run_scan(&scan_args, false)?;
+
+    let mut sarif = Vec::new();
+    report::write(&report, Format::Sarif, ReportOptions::default(), &mut sarif)?;
+    app::write_atomically(&args.sarif_file, &sarif)?;
+
+    let mut text = Vec::new();
+    report::write(&report, Format::Text, ReportOptions::default(), &mut text)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&text).ok();
+    if let Some(n) = &note {
+        writeln!(stdout, "note: {n}").ok();
+    }
+    for f in &report.findings {
+        let kind = match (&f.breach, f.severity) {
+            (Some(_), _) | (None, Severity::Critical | Severity::High) => "error",
+            _ => "warning",
+        };
+        let title = match &f.breach {
+            Some(b) => format!("NDA breach: {} ({})", b.nda, f.rule_id),
+            None => format!("Secret: {}", f.rule_id),
+        };
+        let msg = match &f.breach {
+            Some(b) => format!(
+                "{} ({}) under {} with {}: report by {}{}",
+                f.rule_name,
+                f.secret,
+                b.nda,
+                b.counterparty,
+                b.report_by,
+                b.revoke_by.as_ref().map(|r| format!(", revoke by {r}")).unwrap_or_default()
+            ),
+            None => format!("{} ({})", f.rule_name, f.secret),
+        };
+        writeln!(
+            stdout,
+            "::{kind} file={},line={},endLine={},col={},endColumn={},title={}::{}",
+            escape_property(&f.path),
+            f.line,
+            f.end_line,
+            f.column,
+            f.end_column,
+            escape_property(&title),
+            escape_data(&msg)
+        )
+        .ok();
+    }
+    drop(stdout);
+
+    append(std::env::var_os("GITHUB_STEP_SUMMARY"), &job_summary(&report, &what, note.as_deref()))?;
+    append(
+        std::env::var_os("GITHUB_OUTPUT"),
+        &format!(
+            "findings={}\nbreaches={}\nsarif-file={}\n",
+            report.summary.findings,
+            report.summary.breaches,
+            args.sarif_file.display()
+        ),
+    )?;
+    let failed = match args.fail_on {
+        FailOn::Breach => report.summary.breaches > 0,
+        FailOn::Finding => report.summary.findings > 0,
+        FailOn::Never => false,
+    };
+    Ok(if report.summary.errors > 0 && args.fail_on != FailOn::Never {
+        app::EXIT_ERROR
+    } else if failed {
+        app::EXIT_FINDINGS
+    } else {
+        app::EXIT_CLEAN
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(escape_data("a%b\nc\r"), "a%25b%0Ac%0D");
+        assert_eq!(escape_property("dir,x/a:b.txt"), "dir%2Cx/a%3Ab.txt");
+        assert_eq!(md("a|b`c<d>"), "a\\|b'c&lt;d&gt;");
+    }
+
+    #[test]
+    fn other_events_scan_the_tree() {
+        let (t, note) = target("workflow_dispatch", &serde_json::Value::Null, Path::new("."));
+        assert_eq!(t, Target::Tree);
+        assert!(note.is_none());
+    }
 }

@@ -5,5 +5,6 @@ mod common;
 
 mod cli;
 mod git;
+mod integrations;
 mod registry;
 mod rules;

@@ -2,6 +2,7 @@
 //! filters or changes findings.
 
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};
@@ -54,6 +55,60 @@ pub struct ScanReport {
     pub skipped: Vec<Skipped>,
     /// Totals.
     pub summary: Summary,
+    /// The rules of the scan (for SARIF's rule descriptors).
+    #[serde(skip)]
+    pub rules: Vec<RuleMeta>,
+}
+
+/// What a report needs to know about a rule.
+#[derive(Debug, Clone)]
+pub struct RuleMeta {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Severity.
+    pub severity: crate::rules::Severity,
+    /// What the secret grants.
+    pub description: Option<String>,
+    /// How to revoke or rotate it.
+    pub remediation: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Precision (`very-high` … `low`).
+    pub precision: &'static str,
+    /// Documentation links.
+    pub references: Vec<String>,
+}
+
+impl RuleMeta {
+    /// The metadata of a rule.
+    pub fn of(r: &crate::rules::Rule) -> RuleMeta {
+        RuleMeta {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            severity: r.severity,
+            description: r.description.clone(),
+            remediation: r.remediation.clone(),
+            tags: r.tags.clone(),
+            precision: r.precision.as_str(),
+            references: r.references.clone(),
+        }
+    }
+
+    /// The pseudo-rule of registered tokens that no rule matched.
+    pub fn registered_token() -> RuleMeta {
+        RuleMeta {
+            id: crate::scan::REGISTERED_TOKEN.to_string(),
+            name: "Registered NDA-bound token".into(),
+            severity: crate::rules::Severity::Critical,
+            description: Some("A token listed in the NDA registry (.ndaguard/registry.toml): its leak breaches the agreement named in the finding, which sets deadlines for reporting the incident and revoking the token.".into()),
+            remediation: Some("Revoke the token with its issuer before the revoke deadline, report the incident to the contacts of the agreement before the report deadline, then remove the token from the repository and its history and register its replacement.".into()),
+            tags: vec!["nda".into(), "registry".into()],
+            precision: "very-high",
+            references: Vec::new(),
+        }
+    }
 }
 
 /// The tool that wrote the report.
@@ -106,6 +161,6 @@ pub fn write(report: &ScanReport, format: Format, opts: ReportOptions, out: &mut
         Format::Text => text::write(report, opts, out),
         Format::Json => json::write(report, out),
         Format::Jsonl => json::write_lines(report, out),
-        Format::Sarif => Err(io::Error::new(io::ErrorKind::Unsupported, "SARIF output is not available in this build")),
+        Format::Sarif => sarif::write(report, out),
     }
 }
