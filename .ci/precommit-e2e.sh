@@ -29,7 +29,7 @@ repos:
 YAML
 git add .pre-commit-config.yaml
 export PRE_COMMIT_HOME="$work/cache"
-"$venv/bin/pre-commit" install -q
+"$venv/bin/pre-commit" install >/dev/null
 git -c user.name=ci -c user.email=ci@example.invalid commit -q -m "config"
 # A generated GitHub token with a valid checksum (not a real credential).
 token="$(python3 -c '

@@ -27,6 +27,7 @@ use crate::registry::Registry;
 use crate::report::{self, Format, Mode, ReportOptions, RuleMeta, ScanInfo, ScanReport, Tool};
 use crate::rules;
 use crate::scan::{Collected, Origin, ScanOptions, Scanner, ThreadState};
+use crate::source::chunked;
 use crate::source::fs::{self as fsrc, Content, Entry, Visitor, WalkOptions};
 use crate::source::git::{self, GitOptions};
 
@@ -325,6 +326,9 @@ impl Visitor for TreeVisitor {
                     });
                     return true;
                 }
+                if let Some(done) = self.scan_large(&path, &rel) {
+                    return done;
+                }
                 match fsrc::read_file(&path, self.max_file_size) {
                     Content::Skip(reason, detail) => self.local.skipped.push(Skipped { path: rel, reason, detail }),
                     Content::Text(data) => {
@@ -351,6 +355,66 @@ impl Visitor for TreeVisitor {
             }
         }
         true
+    }
+}
+
+impl TreeVisitor {
+    /// Scans a file larger than one chunk in bounded memory; `None` if the file is small (or
+    /// UTF-16, which is transcoded whole) and the caller should read it at once.
+    fn scan_large(&mut self, path: &Path, rel: &str) -> Option<bool> {
+        let meta = std::fs::metadata(path).ok()?;
+        let size = meta.len();
+        if size <= (chunked::CHUNK + chunked::OVERLAP) as u64 || size > self.max_file_size {
+            return None;
+        }
+        let skip = |me: &mut Self, reason: SkipReason, detail: String| {
+            me.local.skipped.push(Skipped { path: rel.to_string(), reason, detail });
+            Some(true)
+        };
+        let mut file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => return skip(self, SkipReason::Unreadable, e.to_string()),
+        };
+        let mut probe = vec![0u8; 8192];
+        let n = match file.read(&mut probe) {
+            Ok(n) => n,
+            Err(e) => return skip(self, SkipReason::Unreadable, e.to_string()),
+        };
+        probe.truncate(n);
+        if probe.starts_with(&[0xFF, 0xFE]) || probe.starts_with(&[0xFE, 0xFF]) {
+            return None;
+        }
+        if memchr::memchr(0, &probe).is_some() {
+            return skip(self, SkipReason::Binary, "NUL byte in the first 8 KiB".into());
+        }
+        let origin = Origin { path: rel, provenance: None };
+        match chunked::scan_reader(
+            &self.scanner,
+            file,
+            probe,
+            origin,
+            &mut self.state,
+            chunked::CHUNK,
+            chunked::OVERLAP,
+        ) {
+            Ok(res) => {
+                self.local.files_scanned += 1;
+                self.local.bytes_scanned += res.bytes;
+                self.local.suppressed += res.suppressed;
+                self.shared.files.fetch_add(1, Ordering::Relaxed);
+                self.shared.bytes.fetch_add(res.bytes, Ordering::Relaxed);
+                let mut findings = res.findings;
+                if findings.iter().any(|f| f.registry_entry.is_some()) {
+                    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                    for f in findings.iter_mut() {
+                        f.exposed_since = mtime.map(|d| d.as_secs() as i64);
+                    }
+                }
+                self.local.findings.extend(findings);
+                Some(true)
+            }
+            Err(e) => skip(self, SkipReason::Unreadable, format!("read failed mid-file: {e}")),
+        }
     }
 }
 

@@ -294,6 +294,9 @@ pub struct ScanArgs {
 /// Parses `10485760`, `512K`, `10M`, `1G` (powers of 1024).
 pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
     let s = s.trim();
+    if s.eq_ignore_ascii_case("none") || s.eq_ignore_ascii_case("unlimited") {
+        return Ok(u64::MAX);
+    }
     let (num, mult) = match s.chars().last() {
         Some('k' | 'K') => (&s[..s.len() - 1], 1024u64),
         Some('m' | 'M') => (&s[..s.len() - 1], 1024 * 1024),

@@ -7,4 +7,5 @@ mod cli;
 mod git;
 mod integrations;
 mod registry;
+mod reliability;
 mod rules;

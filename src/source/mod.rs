@@ -1,5 +1,6 @@
 //! Where blobs come from: the working tree (`fs`) and standard input. Sources read bytes and
 //! hand them on; they never match.
 
+pub mod chunked;
 pub mod fs;
 pub mod git;

@@ -1,0 +1,116 @@
+//! Reliability: big inputs in bounded memory, chunk boundaries, and accounting.
+
+use ndaguard::engine::Engine;
+use ndaguard::filter::Allowlist;
+use ndaguard::scan::{Origin, ScanOptions, Scanner, ThreadState};
+use ndaguard::source::chunked;
+
+use crate::common::{ndaguard, scan_json, Gen, Tree};
+
+fn scanner() -> Scanner {
+    let rules = ndaguard::rules::builtin().expect("rules");
+    Scanner::new(Engine::new(rules).expect("engine"), Allowlist::empty(), ScanOptions::default())
+}
+
+#[test]
+fn a_secret_across_every_chunk_boundary_offset_is_found_once_at_the_right_place() {
+    let s = scanner();
+    let mut g = Gen::new(500);
+    let tok = g.github_pat();
+    let (chunk, overlap) = (96, 64);
+    for offset in 0..(3 * chunk) {
+        // Lines of filler with a multi-byte character, then the token at `offset`.
+        let mut text = String::new();
+        while text.len() < offset {
+            text.push_str(if text.len() % 17 == 5 { "é\n" } else { "x" });
+        }
+        while text.len() > offset {
+            text.pop();
+        }
+        text.push(' ');
+        text.push_str(&tok);
+        text.push_str(" tail\nmore text after the token\n");
+        let mut st = ThreadState::default();
+        let whole = s.scan(text.as_bytes(), Origin { path: "f.txt", provenance: None }, &mut st);
+        let res = chunked::scan_reader(
+            &s,
+            text.as_bytes(),
+            Vec::new(),
+            Origin { path: "f.txt", provenance: None },
+            &mut st,
+            chunk,
+            overlap,
+        )
+        .expect("reads");
+        assert_eq!(res.findings.len(), 1, "offset {offset}: {:?}", res.findings);
+        let (a, b) = (&whole.findings[0], &res.findings[0]);
+        assert_eq!(
+            (a.line, a.column, a.end_line, a.end_column, a.offset),
+            (b.line, b.column, b.end_line, b.end_column, b.offset),
+            "offset {offset}"
+        );
+        assert_eq!(res.bytes, text.len() as u64);
+    }
+}
+
+#[test]
+fn a_large_single_line_file_is_scanned_in_chunks() {
+    let mut g = Gen::new(501);
+    let tok = g.github_pat();
+    let t = Tree::new();
+    // 20 MiB on one line (over two chunks), with the token near the end.
+    let mut data = "ab".repeat(10 * 1024 * 1024);
+    data.push(' ');
+    data.push_str(&tok);
+    data.push('\n');
+    t.write("big/one-line.txt", &data);
+    let (code, json, _) = scan_json(&["--max-file-size", "none", t.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{}", json["summary"]);
+    let f = &json["findings"][0];
+    assert_eq!(f["line"], 1);
+    assert_eq!(f["column"], 20 * 1024 * 1024 + 2);
+    assert_eq!(json["summary"]["bytes_scanned"], data.len());
+    // With the default limit the file is skipped and said so.
+    let (code, json, _) = scan_json(&[t.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 0);
+    assert_eq!(json["summary"]["skipped_by_reason"]["too-large"], 1);
+}
+
+#[test]
+fn every_file_of_a_messy_tree_is_scanned_or_skipped() {
+    let mut g = Gen::new(502);
+    let t = Tree::new();
+    let mut files = 0;
+    for i in 0..30 {
+        t.write(&format!("src/m{i}.py"), format!("x = {i}\n"));
+        files += 1;
+    }
+    t.write("bin/blob.dat", b"\x00\x01\x02".as_slice());
+    t.write("big.log", "y".repeat(2 * 1024 * 1024));
+    t.write(".env", format!("TOKEN={}\n", g.github_pat()));
+    t.write("crlf.txt", format!("a\r\nb\r\n{}\r\n", g.github_pat()));
+    t.write("latin1.txt", b"caf\xe9 \xff\xfe not utf-8\n".as_slice());
+    files += 5;
+    std::os::unix::fs::symlink("src/m1.py", t.path().join("link.py")).expect("symlink");
+    files += 1;
+    let (_, json, _) = scan_json(&["--max-file-size", "1M", t.path().to_str().expect("utf-8")]);
+    let s = &json["summary"];
+    let total = s["files_scanned"].as_u64().unwrap_or(0) + s["files_skipped"].as_u64().unwrap_or(0);
+    assert_eq!(total, files, "{s}");
+    assert_eq!(s["skipped_by_reason"]["binary"], 1);
+    assert_eq!(s["skipped_by_reason"]["too-large"], 1);
+    assert_eq!(s["skipped_by_reason"]["symlink"], 1);
+    let crlf = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["path"] == "crlf.txt")
+        .cloned()
+        .expect("crlf finding");
+    assert_eq!(crlf["line"], 3);
+    assert_eq!(crlf["column"], 1);
+    // --verbose lists what was skipped.
+    let out = ndaguard().args(["scan", "--verbose", "--max-file-size", "1M"]).arg(t.path()).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Skipped:") && text.contains("big.log: too-large"), "{text}");
+}
