@@ -23,6 +23,8 @@ pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hook;
 pub mod registry;
 pub mod report;

@@ -114,3 +114,34 @@ fn every_file_of_a_messy_tree_is_scanned_or_skipped() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Skipped:") && text.contains("big.log: too-large"), "{text}");
 }
+
+#[test]
+fn ctrl_c_stops_the_scan_and_reports_what_was_found_so_far() {
+    let mut g = Gen::new(503);
+    let t = Tree::new();
+    t.write("a/first.txt", format!("{}\n", g.github_pat()));
+    let filler = "let value = compute(alpha, beta) + 42; // ordinary code\n".repeat(2000);
+    for i in 0..800 {
+        t.write(&format!("b/f{i:04}.rs"), &filler);
+    }
+    #[allow(deprecated)]
+    let bin = assert_cmd::cargo::cargo_bin("ndaguard");
+    let child = std::process::Command::new(bin)
+        .args(["scan", "-f", "json", "--threads", "1"])
+        .arg(t.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let started = std::time::Instant::now();
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("finishes");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "stopping took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a complete JSON report");
+    assert_eq!(json["summary"]["interrupted"], true);
+    let scanned = json["summary"]["files_scanned"].as_u64().unwrap_or(0);
+    assert!(scanned < 801, "the scan stopped early ({scanned} files)");
+}

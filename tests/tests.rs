@@ -4,6 +4,7 @@
 mod common;
 
 mod cli;
+mod fuzz_smoke;
 mod git;
 mod integrations;
 mod registry;
