@@ -66,7 +66,58 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     let lower = secret.to_ascii_lowercase();
     let text = String::from_utf8_lossy(&lower);
-    PLACEHOLDER_WORDS.iter().any(|w| text.contains(w)) || SEQUENCES.iter().any(|s| text.contains(s))
+    PLACEHOLDER_WORDS.iter().any(|w| text.contains(w))
+        || SEQUENCES.iter().any(|s| text.contains(s))
+        || has_ascending_run(&lower, 6)
+}
+
+/// Whether `s` holds `n` consecutive ascending letters or digits (`bcdefg`, `345678`): typed by
+/// a person, and about one chance in 62^5 per position in a random token.
+fn has_ascending_run(s: &[u8], n: usize) -> bool {
+    let mut run = 1;
+    for w in s.windows(2) {
+        if w[0].is_ascii_alphanumeric() && w[1] == w[0].wrapping_add(1) && w[1].is_ascii_alphanumeric() {
+            run += 1;
+            if run >= n {
+                return true;
+            }
+        } else {
+            run = 1;
+        }
+    }
+    false
+}
+
+/// Password hashes in the formats of Django, passlib, crypt(3) and bcrypt: a stored hash is not a
+/// credential a scanner should report as one.
+fn is_password_hash(s: &str) -> bool {
+    const DJANGO: &[&str] = &[
+        "pbkdf2_sha256$",
+        "pbkdf2_sha1$",
+        "argon2$",
+        "bcrypt_sha256$",
+        "bcrypt$",
+        "scrypt$",
+        "sha1$",
+        "md5$",
+        "unsalted_md5$",
+        "unsalted_sha1$",
+        "crypt$",
+    ];
+    const CRYPT: &[&str] = &["$2a$", "$2b$", "$2y$", "$argon2", "$1$", "$5$", "$6$", "$scrypt$", "$pbkdf2"];
+    DJANGO.iter().chain(CRYPT).any(|p| s.starts_with(p))
+}
+
+/// `CONSTANT_CASE` or `snake_case` identifiers, digits allowed: names, not secrets.
+fn is_cased_identifier(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('_').collect();
+    if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+        return false;
+    }
+    let upper = parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    let lower = parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    let wordy = parts.iter().filter(|p| p.bytes().filter(u8::is_ascii_alphabetic).count() >= 3).count();
+    (upper || lower) && wordy >= parts.len().div_ceil(2)
 }
 
 fn distinct_bytes(data: &[u8]) -> usize {
@@ -95,6 +146,9 @@ pub fn is_generic_noise(secret: &[u8]) -> bool {
         if !(has_lower && has_upper) {
             return true;
         }
+    }
+    if is_password_hash(s) || is_cased_identifier(s) {
+        return true;
     }
     // Integrity hashes and similar prefixed digests.
     for p in ["sha1-", "sha256-", "sha384-", "sha512-", "h1:", "sha256:", "md5:"] {
@@ -176,6 +230,7 @@ mod tests {
             "changeme",
             "aaaaaaaaaaaaaaaa",
             "sk_live_1234567890abcdefghijklmn",
+            "1bcdefghij2bcdefghij3bcdefghij4bcdefghij",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
@@ -200,9 +255,14 @@ mod tests {
             "settings.SECRET_KEY",
             "MY_SECRET_NAME",
             "/etc/ssl/private/key.pem",
+            "pbkdf2_sha256$30000$Vo0VlMnkR4Bk$qEvtdyZRWTcOsCnI/oQ7fVOu1XAURIZYoOZ3iq8Dr4M=",
+            "$2b$12$KIXQJQb7Ff8s0Yb3sFQ2Ue7b6m1Fh6k8Q2Yy0sS4tRz8aWq9Lx1Ay",
+            "FORBIDDEN_VALUE2",
+            "max_retry_count3",
         ] {
             assert!(is_generic_noise(n.as_bytes()), "{n}");
         }
         assert!(!is_generic_noise(b"hV7mQ2xR9pLk4sNw8bTz"));
+        assert!(!is_generic_noise(b"Xk3_v9Qm_2LpW7"));
     }
 }

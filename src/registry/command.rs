@@ -187,6 +187,9 @@ fn save(path: &Path, text: &str) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))?;
+    if !text.ends_with('\n') {
+        tmp.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+    }
     tmp.as_file().sync_all().ok();
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())

@@ -81,6 +81,14 @@ fn git_err(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
 /// to inflate or parse and are reported.
 fn open(root: &Path) -> Result<Repository> {
     git2::opts::strict_hash_verification(false);
+    // Bound memory: every worker opens the repository, and each would otherwise map up to 8 GiB
+    // of pack windows and cache 256 MiB of objects.
+    // SAFETY: these only set libgit2's global limits, before any repository of this run is used.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(16 * 1024 * 1024);
+        let _ = git2::opts::set_mwindow_mapped_limit(64 * 1024 * 1024);
+        let _ = git2::opts::set_cache_max_size(64 * 1024 * 1024);
+    }
     Repository::discover(root)
         .map_err(|e| Error::Usage(format!("{}: not a git repository ({})", root.display(), e.message())))
 }
