@@ -46,7 +46,7 @@ if [ -d "$corpus/tree" ]; then
     measure "ndaguard scan (tree) + registry" "jq '.findings|length' $out/ndr.json" -- "$ndaguard" scan "$corpus/tree" --no-progress --registry "$REGISTRY" -f json -o "$out/ndr.json"
   fi
   measure "gitleaks dir (tree)" "jq 'length' $out/gl.json" -- "$gitleaks" dir "$corpus/tree" --no-banner --report-format json --report-path "$out/gl.json" --exit-code 0
-  measure "kingfisher scan (tree)" "jq '.findings|length' $out/kf.json" -- "$kingfisher" scan "$corpus/tree" --no-validate --no-update-check --format json --output "$out/kf.json"
+  measure "kingfisher scan (tree)" "jq '.findings|length' $out/kf.json" -- "$kingfisher" scan "$corpus/tree" --git-history none --no-validate --no-update-check --format json --output "$out/kf.json"
 fi
 if [ -d "$corpus/history/.git" ] || [ -f "$corpus/history/HEAD" ]; then
   measure "ndaguard scan --history" "jq '.findings|length' $out/ndh.json" -- "$ndaguard" scan --history "$corpus/history" --no-progress -f json -o "$out/ndh.json"
