@@ -161,7 +161,15 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
     if let Some(base) = config.base_dir() {
         rule_paths.extend(config.rules.paths.iter().map(|p| base.join(p)));
     }
-    let rules = rules::load(&rule_paths, &config.rules.disable, false)?;
+    // The registry (which can be megabytes of TOML) loads while the rules are parsed and indexed.
+    let (registry, rules) = std::thread::scope(|s| {
+        let registry = s.spawn(|| load_registry(args, &config, &config_dir));
+        let rules = rules::load(&rule_paths, &config.rules.disable, false);
+        let registry = registry.join().unwrap_or_else(|_| Err(anyhow::anyhow!("loading the registry failed")));
+        (registry, rules)
+    });
+    let rules = rules?;
+    let registry = registry?;
     let engine = Engine::new(rules)?;
     let config_name = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into());
     let allowlist = Allowlist::new(&config_name, &config_dir, &config.allowlist)?;
@@ -177,7 +185,6 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
         no_inline_allow: args.no_inline_allow,
         no_decode: args.no_decode,
     };
-    let registry = load_registry(args, &config, &config_dir)?;
     let policy = Policy::from_config(&config_name, &config.policy)?;
     let mut scanner = Scanner::new(engine, allowlist, options);
     if let Some(r) = &registry {

@@ -30,6 +30,9 @@ pub const DEFAULT_PATH: &str = ".ndaguard/registry.toml";
 /// Prefix of the stored keyed hash.
 pub const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
 
+/// Registries at least this large are parsed in parallel parts.
+const PARALLEL_PARSE_MIN: usize = 256 * 1024;
+
 /// Shortest token that may be registered: the key is in the file, so a short token could be
 /// recovered by guessing it and computing the keyed hash.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -231,11 +234,78 @@ fn date_value(v: &toml::Value) -> std::result::Result<OffsetDateTime, String> {
 
 impl Registry {
     /// Parses registry text; `file` names it in errors.
+    ///
+    /// A large registry is cut at its `[[token]]` lines and the parts are parsed in parallel; if
+    /// any part fails (or the cut fell inside a multi-line string), the whole text is parsed
+    /// again in one piece, so that errors and their line numbers are exactly those of the file.
     pub fn parse(file: &str, text: &str) -> Result<Registry> {
+        if text.len() >= PARALLEL_PARSE_MIN {
+            if let Some(r) = Registry::parse_parallel(file, text) {
+                return Ok(r);
+            }
+        }
+        Registry::parse_part(file, text, 0, true)
+    }
+
+    fn parse_parallel(file: &str, text: &str) -> Option<Registry> {
+        use rayon::prelude::*;
+        let starts: Vec<usize> = text
+            .match_indices("\n[[token]]")
+            .map(|(i, _)| i + 1)
+            .filter(|&i| text[i + 9..].starts_with(['\n', '\r', ' ', '\t', '#']))
+            .collect();
+        let parts = (rayon::current_num_threads().max(1) * 2).min(starts.len() + 1);
+        if parts < 2 {
+            return None;
+        }
+        let mut cuts = vec![0usize];
+        for k in 1..parts {
+            cuts.push(starts[k * starts.len() / parts]);
+        }
+        cuts.dedup();
+        cuts.push(text.len());
+        let lines = LineMap::new(text);
+        let pieces: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+        let parsed: Vec<Result<Registry>> = pieces
+            .par_iter()
+            .enumerate()
+            .map(|(i, &(a, b))| Registry::parse_part(file, &text[a..b], lines.line(a) - 1, i == 0))
+            .collect();
+        let mut out: Option<Registry> = None;
+        for r in parsed {
+            let r = r.ok()?;
+            match &mut out {
+                None => out = Some(r),
+                Some(o) => o.entries.extend(r.entries),
+            }
+        }
+        let out = out?;
+        let mut ids = std::collections::HashSet::new();
+        if !out.entries.iter().all(|e| ids.insert(e.id.as_str())) {
+            return None;
+        }
+        Some(out)
+    }
+
+    /// Parses one part of a registry whose first line is line `line_base + 1` of the file; only
+    /// the first part has the header (`version`, `key`).
+    fn parse_part(file: &str, text: &str, line_base: usize, header: bool) -> Result<Registry> {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of_offset(text, s.start));
+            let line = e.span().map(|s| line_of_offset(text, s.start) + line_base);
             Error::invalid(file, line, e.message().to_string())
         })?;
+        if !header {
+            if raw.version.is_some() || raw.key.is_some() {
+                return Err(Error::invalid(
+                    file,
+                    None,
+                    "`version` and `key` must come before the first [[token]]".to_string(),
+                ));
+            }
+            let lines = LineMap::new(text);
+            let entries = Registry::entries(file, text, raw.token, &lines, line_base)?;
+            return Ok(Registry { path: PathBuf::from(file), key: Vec::new(), entries });
+        }
         match &raw.version {
             Some(v) if *v.get_ref() == 1 => {}
             Some(v) => {
@@ -261,10 +331,21 @@ impl Registry {
             None => return Err(Error::invalid(file, Some(1), "missing field `key`".to_string())),
         };
         let lines = LineMap::new(text);
+        let entries = Registry::entries(file, text, raw.token, &lines, line_base)?;
+        Ok(Registry { path: PathBuf::from(file), key, entries })
+    }
+
+    fn entries(
+        file: &str,
+        _text: &str,
+        tokens: Vec<toml::Spanned<RawEntry>>,
+        lines: &LineMap,
+        line_base: usize,
+    ) -> Result<Vec<Entry>> {
         let mut ids: std::collections::HashSet<String> = std::collections::HashSet::new();
-        let mut entries: Vec<Entry> = Vec::with_capacity(raw.token.len());
-        for (i, spanned) in raw.token.into_iter().enumerate() {
-            let line = lines.line(spanned.span().start);
+        let mut entries: Vec<Entry> = Vec::with_capacity(tokens.len());
+        for (i, spanned) in tokens.into_iter().enumerate() {
+            let line = lines.line(spanned.span().start) + line_base;
             let r = spanned.into_inner();
             let name = r.id.clone().unwrap_or_else(|| format!("#{}", i + 1));
             let err = |field: &str, msg: String| {
@@ -334,7 +415,7 @@ impl Registry {
                 line,
             });
         }
-        Ok(Registry { path: PathBuf::from(file), key, entries })
+        Ok(entries)
     }
 
     /// Reads and parses `path`.
@@ -411,5 +492,35 @@ mod tests {
         let b = revoked.entries[0].breach(now, now);
         assert!(b.revoked);
         assert_eq!(b.revoke_by, None);
+    }
+}
+#[cfg(test)]
+mod parallel_tests {
+    use super::*;
+
+    #[test]
+    fn a_large_registry_parses_in_parts_with_the_same_result() {
+        let key = STANDARD.encode([3u8; 32]);
+        let mut text = format!("version = 1\nkey = \"{key}\"\n");
+        for i in 0..3000 {
+            let fp = hex::encode(keyed_hash(&[3u8; 32], format!("token-number-{i:08}").as_bytes()));
+            text.push_str(&format!(
+                "\n[[token]]\nid = \"t{i}\"\nfingerprint = \"hmac-sha256:{fp}\"\nlength = 20\nnda = \"N\"\ncounterparty = \"C\"\nowner = \"O\"\nreport_within = \"1h\"\nrevoke_within = \"2h\"\n"
+            ));
+        }
+        assert!(text.len() >= PARALLEL_PARSE_MIN);
+        let parallel = Registry::parse_parallel("r.toml", &text).expect("parallel parse succeeds");
+        let whole = Registry::parse_part("r.toml", &text, 0, true).expect("whole parse");
+        assert_eq!(parallel.entries.len(), 3000);
+        assert_eq!(parallel.key, whole.key);
+        for (a, b) in parallel.entries.iter().zip(&whole.entries) {
+            assert_eq!((&a.id, a.line, a.fingerprint), (&b.id, b.line, b.fingerprint));
+        }
+        // An error in a later part is reported with the file's own line number.
+        let bad =
+            text.replacen("id = \"t2999\"\nfingerprint = \"hmac-sha256:", "id = \"t2999\"\nfingerprint = \"sha1:", 1);
+        let e = Registry::parse("r.toml", &bad).unwrap_err().to_string();
+        let line = bad[..bad.find("id = \"t2999\"").unwrap_or(0)].matches('\n').count();
+        assert!(e.starts_with(&format!("r.toml:{line}:")), "{e} (expected line {line})");
     }
 }
