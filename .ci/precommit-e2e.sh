@@ -40,9 +40,13 @@ while n: s = A[n % 62] + s; n //= 62
 print("ghp_" + body + s.rjust(6, "0"))')"
 echo "token = $token" > leak.txt
 git add leak.txt
-if PATH="$venv/bin:$PATH" git -c user.name=ci -c user.email=ci@example.invalid commit -q -m leak; then
-  echo "FAIL: the pre-commit hook let a staged secret through"; exit 1
+if PATH="$venv/bin:$PATH" git -c user.name=ci -c user.email=ci@example.invalid commit -q -m leak >"$work/out.txt" 2>&1; then
+  cat "$work/out.txt"; echo "FAIL: the pre-commit hook let a staged secret through"; exit 1
 fi
+cat "$work/out.txt"
+grep -q "leak.txt:1:9  github-pat-classic  critical  ghp_…(40)" "$work/out.txt" || { echo "FAIL: the hook's message does not name the finding"; exit 1; }
+grep -q "Ways out" "$work/out.txt" || { echo "FAIL: the hook's message does not say how to get out"; exit 1; }
+if grep -qF "$token" "$work/out.txt"; then echo "FAIL: the hook printed the secret"; exit 1; fi
 git reset -q leak.txt
 rm leak.txt
 echo "nothing secret" > fine.txt

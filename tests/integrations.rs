@@ -282,11 +282,53 @@ fn install_hook_blocks_a_commit_with_a_staged_secret() {
         .expect("git");
     assert!(!blocked.status.success(), "the hook must block the commit");
     let said = format!("{}{}", String::from_utf8_lossy(&blocked.stdout), String::from_utf8_lossy(&blocked.stderr));
-    assert!(said.contains("github-pat-classic"), "{said}");
+    assert!(said.contains("leak.txt:1:1  github-pat-classic  critical  ghp_…(40)"), "{said}");
+    assert!(
+        said.contains("Ways out") && said.contains("ndaguard:allow <reason>") && said.contains("ndaguard baseline"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(&std::fs::read_to_string(t.path().join("leak.txt")).expect("leak").trim().to_string()),
+        "redacted: {said}"
+    );
+    // Once the secret is gone from the index, the commit goes through.
+    git(t.path(), &["rm", "-q", "--cached", "leak.txt"]);
+    let passes = Command::new("git")
+        .current_dir(t.path())
+        .env("PATH", "/usr/bin:/bin")
+        .args(["-c", "user.name=D", "-c", "user.email=d@corp.test", "commit", "-q", "--allow-empty", "-m", "fixed"])
+        .output()
+        .expect("git");
+    assert!(passes.status.success(), "{}", String::from_utf8_lossy(&passes.stderr));
     // A hook that is not ours is kept unless --force.
     std::fs::write(&hook, "#!/bin/sh\nexit 0\n").expect("write");
     let out = ndaguard().arg("install-hook").arg(t.path()).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let out = ndaguard().args(["install-hook", "--force"]).arg(t.path()).output().expect("runs");
     assert!(out.status.success());
+}
+
+#[test]
+fn action_yml_declares_every_input_it_uses() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).expect("action.yml");
+    let block =
+        &text[text.find("\ninputs:\n").expect("inputs block")..text.find("\noutputs:\n").expect("outputs block")];
+    let declared: Vec<&str> = block
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':'))
+        .map(|l| l.trim().trim_end_matches(':'))
+        .collect();
+    for want in ["path", "args", "config", "registry", "sarif-file", "upload-sarif", "fail-on", "version"] {
+        assert!(declared.contains(&want), "input {want} is not declared: {declared:?}");
+    }
+    let used = regex::Regex::new(r"inputs\.([A-Za-z0-9_-]+)").expect("regex");
+    for c in used.captures_iter(&text) {
+        assert!(declared.contains(&&c[1]), "action.yml uses inputs.{} without declaring it", &c[1]);
+    }
+    let outputs = regex::Regex::new(r"steps\.scan\.outputs\.([a-z-]+)").expect("regex");
+    for c in outputs.captures_iter(&text) {
+        assert!(["findings", "breaches", "sarif-file", "exit-code"].contains(&&c[1]), "unknown output {}", &c[1]);
+    }
+    assert!(text.contains("upload-sarif") && text.contains("default: \"true\""), "upload-sarif defaults to true");
+    assert!(text.contains("cargo install --locked --path"), "builds from its own source");
 }

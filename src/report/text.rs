@@ -74,7 +74,21 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
             writeln!(out)?;
         }
     }
-    writeln!(out, "{}", summary_line(report))
+    writeln!(out, "{}", summary_line(report))?;
+    if report.scan.mode == super::Mode::Staged && !report.findings.is_empty() {
+        writeln!(out, "{}", p.bold("This commit would leak the secrets above. Ways out:"))?;
+        writeln!(
+            out,
+            "  1. remove the secret, `git add` the file again, and commit (revoke it if it was ever pushed);"
+        )?;
+        writeln!(out, "  2. if it is not a secret, add `ndaguard:allow <reason>` on its line (or `ndaguard:allow-next-line` above);")?;
+        writeln!(
+            out,
+            "  3. to accept what exists today, record it: `ndaguard baseline -o .ndaguard/baseline.json` and set"
+        )?;
+        writeln!(out, "     `baseline = \".ndaguard/baseline.json\"` in .ndaguard.toml.")?;
+    }
+    Ok(())
 }
 
 /// A breach block, meant to be read in five seconds: whose agreement, what to do, by when.
