@@ -223,10 +223,30 @@ impl Engine {
         if falsepos::is_placeholder(secret) {
             return false;
         }
-        if rule.generic && falsepos::is_generic_noise(secret) {
+        if rule.generic && (falsepos::is_generic_noise(secret) || self.fails_a_checksum_rule(secret)) {
             return false;
         }
         true
+    }
+
+    /// Whether `secret` has the shape of a checksummed token (a rule with a `checksum` matches
+    /// all of it) but not a valid checksum: such a string is a placeholder or a typo, and a
+    /// generic rule must not report what the specific rule rejected.
+    fn fails_a_checksum_rule(&self, secret: &[u8]) -> bool {
+        let lower = secret.to_ascii_lowercase();
+        self.rules.iter().enumerate().any(|(ri, r)| {
+            let Some(kind) = r.checksum else { return false };
+            if r.generic
+                || !r.keywords.iter().any(|k| memchr::memmem::find(&lower, k.to_ascii_lowercase().as_bytes()).is_some())
+            {
+                return false;
+            }
+            let Some(c) = self.compiled(ri) else { return false };
+            c.regex
+                .captures(secret)
+                .and_then(|caps| caps.name("secret"))
+                .is_some_and(|s| s.start() == 0 && s.end() == secret.len() && !checksum::validate(kind, secret))
+        })
     }
 }
 
