@@ -24,6 +24,7 @@ use time::{OffsetDateTime, UtcOffset};
 use crate::error::{Error, Result};
 use crate::finding::{self, Finding, Provenance, SkipReason, Skipped};
 use crate::scan::{Collected, Origin, Scanner, ThreadState};
+use crate::source::chunked;
 use crate::source::fs::{self as fsrc, Content};
 
 /// Settings shared by the git sources.
@@ -290,6 +291,9 @@ fn scan_blob(
             }
         }
     }
+    if let Some(big) = scan_large_blob(repo, scanner, oid, path, provenance, max, state) {
+        return big;
+    }
     let blob = match repo.find_blob(oid) {
         Ok(b) => b,
         Err(e) => {
@@ -311,6 +315,56 @@ fn scan_blob(
         }
     }
     out
+}
+
+/// Scans a blob larger than one chunk in chunks: streamed from a loose object, or from the
+/// inflated blob (packed objects cannot be streamed) without copying it. `None` for small blobs.
+fn scan_large_blob(
+    repo: &Repository,
+    scanner: &Scanner,
+    oid: Oid,
+    path: &str,
+    provenance: Option<&Provenance>,
+    max: u64,
+    state: &mut ThreadState,
+) -> Option<BlobScan> {
+    let odb = repo.odb().ok()?;
+    let (size, _) = odb.read_header(oid).ok()?;
+    if size <= chunked::CHUNK + chunked::OVERLAP || size as u64 > max {
+        return None;
+    }
+    let origin = Origin { path, provenance };
+    let mut out = BlobScan { findings: Vec::new(), suppressed: 0, bytes: 0, skipped: None };
+    let finish = |out: &mut BlobScan, res: std::io::Result<chunked::ChunkedResult>| match res {
+        Ok(r) => {
+            out.findings = r.findings;
+            out.suppressed = r.suppressed;
+            out.bytes = r.bytes;
+        }
+        Err(e) => out.skipped = Some((SkipReason::MissingObject, format!("blob {oid}: read failed: {e}"))),
+    };
+    let binary = |probe: &[u8]| memchr::memchr(0, &probe[..probe.len().min(8192)]).is_some();
+    if let Ok((mut reader, _, _)) = odb.reader(oid) {
+        let mut probe = vec![0u8; 8192];
+        let n = std::io::Read::read(&mut reader, &mut probe).unwrap_or(0);
+        probe.truncate(n);
+        if binary(&probe) {
+            out.skipped = Some((SkipReason::Binary, format!("blob {oid}: NUL byte in the first 8 KiB")));
+            return Some(out);
+        }
+        let res = chunked::scan_reader(scanner, reader, probe, origin, state, chunked::CHUNK, chunked::OVERLAP);
+        finish(&mut out, res);
+        return Some(out);
+    }
+    let blob = repo.find_blob(oid).ok()?;
+    let content = blob.content();
+    if binary(content) {
+        out.skipped = Some((SkipReason::Binary, format!("blob {oid}: NUL byte in the first 8 KiB")));
+        return Some(out);
+    }
+    let res = chunked::scan_reader(scanner, content, Vec::new(), origin, state, chunked::CHUNK, chunked::OVERLAP);
+    finish(&mut out, res);
+    Some(out)
 }
 
 /// A finding re-labelled for another path and commit of the same blob.
