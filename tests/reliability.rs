@@ -145,3 +145,54 @@ fn ctrl_c_stops_the_scan_and_reports_what_was_found_so_far() {
     let scanned = json["summary"]["files_scanned"].as_u64().unwrap_or(0);
     assert!(scanned < 801, "the scan stopped early ({scanned} files)");
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut g = Gen::new(504);
+    let t = Tree::new();
+    for i in 0..300 {
+        t.write(&format!("f{i:03}.txt"), format!("{}\n", g.github_pat()));
+    }
+    #[allow(deprecated)]
+    let bin = assert_cmd::cargo::cargo_bin("ndaguard");
+    let mut child = std::process::Command::new(bin)
+        .args(["scan", "-f", "jsonl"])
+        .arg(t.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("one line");
+    // The reader is dropped here: the pipe is closed, like `| head -1`.
+    let out = child.wait_with_output().expect("finishes");
+    assert!(first.contains("github-pat-classic"), "{first}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+}
+
+#[test]
+fn paths_with_newlines_and_invalid_utf8_keep_every_format_valid() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut g = Gen::new(505);
+    let t = Tree::new();
+    let weird = std::ffi::OsStr::from_bytes(b"line\nbreak \xff\"quote\".txt");
+    std::fs::write(t.path().join(weird), format!("{}\n", g.github_pat())).expect("write");
+    let (code, json, _) = scan_json(&[t.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 1);
+    assert_eq!(json["findings"][0]["path"], "line\\nbreak \\xff\"quote\".txt");
+    let out =
+        ndaguard().args(["scan", "-f", "sarif", "--now", "2026-11-22T10:00:00Z"]).arg(t.path()).output().expect("runs");
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF is valid JSON");
+    crate::integrations::validate_sarif(&sarif);
+    let uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap_or("");
+    assert!(!uri.contains('\n') && !uri.contains(' ') && !uri.contains('"'), "{uri}");
+    let out = ndaguard().args(["scan", "--color", "never"]).arg(t.path()).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header = text.lines().next().unwrap_or("");
+    assert!(header.starts_with("line\\nbreak \\xff\"quote\".txt:1:1  github-pat-classic"), "{text}");
+}
