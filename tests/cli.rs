@@ -303,8 +303,10 @@ fn output_is_sorted_and_identical_across_thread_counts() {
         t.write(&format!("d{}/f{i}.txt", i % 7), format!("x\n{}\n", g.github_pat()));
     }
     let run = |threads: &str| {
-        let out =
-            ndaguard().args(["scan", path_of(&t), "--format", "jsonl", "--threads", threads]).output().expect("runs");
+        let out = ndaguard()
+            .args(["scan", path_of(&t), "--format", "jsonl", "--now", NOW, "--threads", threads])
+            .output()
+            .expect("runs");
         String::from_utf8(out.stdout).expect("utf-8")
     };
     let one = run("1");

@@ -227,8 +227,17 @@ impl fmt::Display for RuleOrigin {
 pub const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Compiles a rule regex with the limits every rule regex gets.
+///
+/// Rules match bytes with ASCII semantics (Unicode mode off): `\w`, `\s`, `\d` and `\b` are
+/// ASCII, `(?i)` folds ASCII letters, and classes match single bytes. Tokens are ASCII; Unicode
+/// classes would multiply the automaton's states, and a Unicode `\b` would push the search off
+/// the fast lazy DFA whenever a file holds non-ASCII text.
 pub fn compile_regex(pattern: &str) -> std::result::Result<regex::bytes::Regex, regex::Error> {
-    regex::bytes::RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(8 * 1024 * 1024).build()
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(8 * 1024 * 1024)
+        .build()
 }
 
 /// Parses one rule file's text. `file` names it in errors.
