@@ -66,7 +66,7 @@ enum ChangeKind {
 struct CommitChanges {
     changes: Vec<Change>,
     /// Old-side blobs: the parents' versions of changed paths and files removed or renamed.
-    old: Vec<Oid>,
+    old: Vec<(Oid, String)>,
     /// Objects that could not be read while diffing.
     errors: Vec<Skipped>,
 }
@@ -143,7 +143,7 @@ fn collect_diff(diff: &git2::Diff<'_>, out: &mut CommitChanges) {
             && !old.id().is_zero()
             && matches!(old.mode(), FileMode::Blob | FileMode::BlobExecutable)
         {
-            out.old.push(old.id());
+            out.old.push((old.id(), path_of(old.path_bytes(), old.path())));
         }
         if !matches!(
             delta.status(),
@@ -209,7 +209,7 @@ fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> CommitChang
             for c in &out.changes {
                 if let Ok(entry) = pt.get_path(Path::new(&c.path)) {
                     if entry.kind() == Some(ObjectType::Blob) {
-                        out.old.push(entry.id());
+                        out.old.push((entry.id(), c.path.clone()));
                     }
                 }
             }
@@ -484,10 +484,7 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
         }
     }
     drop(per_commit);
-    for (path, reason) in special {
-        let detail = if reason == SkipReason::Submodule { "submodule not followed" } else { "symbolic link" };
-        out.skipped.push(Skipped { path, reason, detail: detail.into() });
-    }
+    push_special(&mut out, special);
 
     // 3. Drop allowlisted paths; a blob used only under allowlisted paths is skipped.
     let allow = scanner.allowlist();
@@ -642,7 +639,18 @@ struct Subtractor<'a> {
     skipped_seen: HashSet<Oid>,
 }
 
-impl Subtractor<'_> {
+impl<'a> Subtractor<'a> {
+    fn new(repo: &'a Repository, scanner: &'a Scanner, max: u64) -> Subtractor<'a> {
+        Subtractor {
+            repo,
+            scanner,
+            max,
+            state: ThreadState::default(),
+            cache: HashMap::new(),
+            skipped_seen: HashSet::new(),
+        }
+    }
+
     fn secrets_of(&mut self, oid: Oid, path: &str, out: &mut Collected) -> HashSet<[u8; 32]> {
         if let Some(s) = self.cache.get(&oid) {
             return s.clone();
@@ -662,15 +670,15 @@ impl Subtractor<'_> {
     fn run(
         &mut self,
         changes: &[Change],
-        old: &[Oid],
+        old: &[(Oid, String)],
         prov: Option<&Provenance>,
         out: &mut Collected,
         found: &mut Vec<Finding>,
         special: &mut HashMap<String, SkipReason>,
     ) {
         let mut old_secrets: HashSet<[u8; 32]> = HashSet::new();
-        for o in old {
-            old_secrets.extend(self.secrets_of(*o, "<old>", out));
+        for (o, path) in old {
+            old_secrets.extend(self.secrets_of(*o, path, out));
         }
         for c in changes {
             if is_interrupted() {
@@ -786,14 +794,7 @@ pub fn scan_range(scanner: &Scanner, opts: &GitOptions, range: &str) -> Result<C
         return Ok(out);
     }
     let order: HashMap<String, usize> = commits.iter().enumerate().map(|(i, c)| (c.to_string(), i)).collect();
-    let mut sub = Subtractor {
-        repo: &repo,
-        scanner,
-        max: opts.max_file_size,
-        state: ThreadState::default(),
-        cache: HashMap::new(),
-        skipped_seen: HashSet::new(),
-    };
+    let mut sub = Subtractor::new(&repo, scanner, opts.max_file_size);
     let mut found = Vec::new();
     let mut special = HashMap::new();
     for oid in &commits {
@@ -832,14 +833,7 @@ pub fn scan_staged(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
         .map_err(git_err("cannot compare the index with HEAD"))?;
     let mut ch = CommitChanges::default();
     collect_diff(&diff, &mut ch);
-    let mut sub = Subtractor {
-        repo: &repo,
-        scanner,
-        max: opts.max_file_size,
-        state: ThreadState::default(),
-        cache: HashMap::new(),
-        skipped_seen: HashSet::new(),
-    };
+    let mut sub = Subtractor::new(&repo, scanner, opts.max_file_size);
     let mut found = Vec::new();
     let mut special = HashMap::new();
     sub.run(&ch.changes, &ch.old, None, &mut out, &mut found, &mut special);
