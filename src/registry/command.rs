@@ -151,7 +151,7 @@ fn add(path: &Path, a: &RegistryAddArgs, now: OffsetDateTime) -> Result<u8> {
     if !a.scope.is_empty() {
         t.insert("scope", value(strings(&a.scope)));
     }
-    let issued = a.issued.clone().unwrap_or_else(|| breach::format_time(now)[..10].to_string());
+    let issued = a.issued.clone().unwrap_or_else(|| breach::format_time(now).get(..10).unwrap_or_default().to_string());
     t.insert("issued", value(issued));
     if let Some(e) = &a.expires {
         t.insert("expires", value(e.as_str()));
