@@ -459,15 +459,35 @@ fn scan_tree(p: &Prepared, progress: bool, no_ignore: bool) -> Collected {
     std::mem::take(&mut *guard)
 }
 
+/// Scans standard input: the first chunk decides (binary, UTF-16 or text); text longer than one
+/// chunk is scanned in chunks, so that memory stays bounded however much is piped in.
 fn scan_stdin(p: &Prepared) -> Result<Collected> {
-    let mut data = Vec::new();
-    io::stdin().lock().read_to_end(&mut data).context("cannot read standard input")?;
+    let mut stdin = io::stdin().lock();
+    let mut head = Vec::new();
+    (&mut stdin)
+        .take((chunked::CHUNK + chunked::OVERLAP) as u64 + 1)
+        .read_to_end(&mut head)
+        .context("cannot read standard input")?;
     let mut c = Collected::default();
-    match fsrc::classify(data) {
+    let origin = Origin { path: "<stdin>", provenance: None };
+    let mut state = ThreadState::default();
+    let probe = &head[..head.len().min(8192)];
+    let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
+    if head.len() > chunked::CHUNK + chunked::OVERLAP && !utf16 && memchr::memchr(0, probe).is_none() {
+        let res = chunked::scan_reader(&p.scanner, stdin, head, origin, &mut state, chunked::CHUNK, chunked::OVERLAP)
+            .context("cannot read standard input")?;
+        c.files_scanned = 1;
+        c.bytes_scanned = res.bytes;
+        c.suppressed = res.suppressed;
+        c.findings = res.findings;
+        return Ok(c);
+    }
+    // Small input, binary, or UTF-16 (transcoded whole): read the rest, then classify.
+    stdin.read_to_end(&mut head).context("cannot read standard input")?;
+    match fsrc::classify(head) {
         Content::Skip(reason, detail) => c.skipped.push(Skipped { path: "<stdin>".into(), reason, detail }),
         Content::Text(data) => {
-            let mut state = ThreadState::default();
-            let res = p.scanner.scan(&data, Origin { path: "<stdin>", provenance: None }, &mut state);
+            let res = p.scanner.scan(&data, origin, &mut state);
             c.files_scanned = 1;
             c.bytes_scanned = data.len() as u64;
             c.suppressed = res.suppressed;

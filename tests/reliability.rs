@@ -196,3 +196,18 @@ fn paths_with_newlines_and_invalid_utf8_keep_every_format_valid() {
     let header = text.lines().next().unwrap_or("");
     assert!(header.starts_with("line\\nbreak \\xff\"quote\".txt:1:1  github-pat-classic"), "{text}");
 }
+
+#[test]
+fn a_large_standard_input_is_scanned_in_chunks() {
+    let mut g = Gen::new(506);
+    let tok = g.github_pat();
+    let mut data = "y".repeat(12 * 1024 * 1024);
+    data.push(' ');
+    data.push_str(&tok);
+    data.push('\n');
+    let out = ndaguard().args(["scan", "-", "-f", "json"]).write_stdin(data.clone()).output().expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["findings"].as_array().map(Vec::len), Some(1), "{}", json["summary"]);
+    assert_eq!(json["findings"][0]["column"], 12 * 1024 * 1024 + 2);
+    assert_eq!(json["summary"]["bytes_scanned"], data.len());
+}
