@@ -174,6 +174,10 @@ impl Scanner {
         let mut f =
             self.finding_with(REGISTERED_TOKEN, REGISTERED_TOKEN_NAME, Severity::Critical, secret, origin, span, None);
         f.registry_entry = Some(m.entry);
+        if !self.options.show_secrets {
+            // A registered token has no public prefix: show none of it.
+            f.secret = format!("…({})", secret.len());
+        }
         result.findings.push(f);
     }
 

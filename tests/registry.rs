@@ -126,6 +126,7 @@ fn a_registered_token_of_any_shape_is_a_breach_with_deadlines_in_every_mode() {
     assert_eq!(f["path"], "conf/settings.txt");
     assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(2), Some(5)));
     let br = &f["breach"];
+    assert_eq!(f["secret"], "…(37)", "no part of a registered token is shown");
     assert_eq!(br["registry_id"], "acme-payments-prod");
     assert_eq!(br["nda"], "NDA-2026-014");
     assert_eq!(br["counterparty"], "Acme Payments Ltd");
