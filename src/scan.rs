@@ -142,6 +142,37 @@ impl Scanner {
         result
     }
 
+    /// Scans only `regions` of `data` (whole lines, in order, not overlapping), as if each were
+    /// the text of the blob at its place: lines, columns and offsets are those of `data`.
+    pub fn scan_regions(
+        &self,
+        data: &[u8],
+        regions: &[std::ops::Range<usize>],
+        origin: Origin<'_>,
+        state: &mut ThreadState,
+    ) -> BlobResult {
+        let mut out = BlobResult::default();
+        let mut counted = 0usize;
+        let mut lines_before = 0usize;
+        for r in regions {
+            let (start, end) = (r.start.min(data.len()), r.end.min(data.len()));
+            if start >= end || start < counted {
+                continue;
+            }
+            lines_before += memchr::memchr_iter(b'\n', &data[counted..start]).count();
+            counted = start;
+            let res = self.scan(&data[start..end], origin, state);
+            out.suppressed += res.suppressed;
+            for mut f in res.findings {
+                f.line += lines_before;
+                f.end_line += lines_before;
+                f.offset += start;
+                out.findings.push(f);
+            }
+        }
+        out
+    }
+
     /// Marks the finding that holds a registered token as a breach, or reports the token under
     /// `registered-token` when no rule matched it. Inline comments and allowlist paths suppress it
     /// like any finding.

@@ -131,6 +131,52 @@ fn a_secret_carried_by_many_commits_is_reported_once_with_the_first() {
 }
 
 #[test]
+fn history_scans_what_each_version_adds_with_exact_lines_and_carried_counts() {
+    // History scans read each later version of a file only where it differs from the version it
+    // replaced (with context lines); nothing that a whole-file scan finds may be lost.
+    let mut g = Gen::new(107);
+    let (pat, bot) = (g.github_pat(), g.slack_bot());
+    let (sid, twilio_secret) = (format!("AC{}", g.hex(32)), g.hex(32));
+    let filler = |i: usize| format!("value_{i} = compute({i}, 'ordinary text of line {i}')");
+    let mut lines: Vec<String> = (1..=200).map(filler).collect();
+    lines[99] = format!("GITHUB = \"{pat}\"");
+    lines[49] = format!("TWILIO_ACCOUNT = \"{sid}\"");
+    let text = |l: &[String]| l.join("\n") + "\n";
+    let mut r = Repo::new();
+    r.write("settings.py", &text(&lines));
+    let first = r.commit("first");
+    // Second version: a new line in the middle, and a secret next to an unchanged line.
+    lines.insert(50, format!("TWILIO_SECRET = \"{twilio_secret}\""));
+    lines.insert(150, format!("SLACK = \"{bot}\""));
+    r.write("settings.py", &text(&lines));
+    let second = r.commit("second");
+    // Third version: a change far from every secret.
+    lines[190] = "value_changed = 1".to_string();
+    r.write("settings.py", &text(&lines));
+    r.commit("third");
+
+    let (code, json, _) = scan_json(&["--history", r.path()]);
+    assert_eq!(code, 1);
+    let all = findings(&json);
+    let find = |rule: &str| {
+        all.iter().find(|f| f["rule_id"] == rule).cloned().unwrap_or_else(|| panic!("no {rule} finding in {json}"))
+    };
+    let gh = find("github-pat-classic");
+    assert_eq!(
+        (gh["commit"].as_str(), gh["line"].as_u64(), gh["commits"].as_u64()),
+        (Some(first.as_str()), Some(100), Some(3))
+    );
+    let slack = find("slack-bot-token");
+    assert_eq!(
+        (slack["commit"].as_str(), slack["line"].as_u64(), slack["commits"].as_u64()),
+        (Some(second.as_str()), Some(151), Some(2))
+    );
+    let tw = find("twilio-account-credentials");
+    assert_eq!((tw["commit"].as_str(), tw["line"].as_u64()), (Some(second.as_str()), Some(51)));
+    assert_eq!(json["summary"]["files_scanned"], 3);
+}
+
+#[test]
 fn history_covers_branches_tags_and_merges() {
     let mut g = Gen::new(102);
     let (a, b, c) = (g.github_pat(), g.github_pat(), g.github_pat());

@@ -24,8 +24,8 @@ use time::{OffsetDateTime, UtcOffset};
 use crate::error::{Error, Result};
 use crate::finding::{self, Finding, Provenance, SkipReason, Skipped};
 use crate::scan::{Collected, Origin, Scanner, ThreadState};
-use crate::source::chunked;
 use crate::source::fs::{self as fsrc, Content};
+use crate::source::{chunked, linediff};
 
 /// Settings shared by the git sources.
 #[derive(Debug, Clone)]
@@ -52,6 +52,8 @@ struct Change {
     path: String,
     blob: Oid,
     kind: ChangeKind,
+    /// The blob this one replaced at the same path (a modification), if any.
+    old: Option<Oid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +160,12 @@ fn collect_diff(diff: &git2::Diff<'_>, out: &mut CommitChanges) {
             FileMode::Commit => ChangeKind::Submodule,
             _ => continue,
         };
-        out.changes.push(Change { path: path_of(new.path_bytes(), new.path()), blob: new.id(), kind });
+        let replaced = (delta.status() == Delta::Modified
+            && !old.id().is_zero()
+            && matches!(old.mode(), FileMode::Blob | FileMode::BlobExecutable)
+            && old.path_bytes() == new.path_bytes())
+        .then(|| old.id());
+        out.changes.push(Change { path: path_of(new.path_bytes(), new.path()), blob: new.id(), kind, old: replaced });
     }
 }
 
@@ -266,13 +273,78 @@ fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>) -> Result<Vec<Oid>
 /// The result of scanning one blob once.
 struct BlobScan {
     findings: Vec<Finding>,
+    /// For each finding, what a blob must hold to carry it (see [`needle`]).
+    needles: Vec<Vec<u8>>,
     suppressed: u64,
     bytes: u64,
     skipped: Option<(SkipReason, String)>,
 }
 
-/// Reads and scans one blob as `path`. Large blobs are refused from the object header, before
-/// they are inflated.
+impl BlobScan {
+    fn empty() -> BlobScan {
+        BlobScan { findings: Vec::new(), needles: Vec::new(), suppressed: 0, bytes: 0, skipped: None }
+    }
+
+    fn skipped(reason: SkipReason, detail: String) -> BlobScan {
+        BlobScan { skipped: Some((reason, detail)), ..BlobScan::empty() }
+    }
+}
+
+/// A blob's text, or why it has none.
+enum BlobText {
+    Text(Vec<u8>),
+    /// Over one chunk: scanned in chunks, never held whole.
+    Large,
+    Skip(SkipReason, String),
+}
+
+/// Reads a blob as text (UTF-16 transcoded). Large blobs are refused from the object header,
+/// before they are inflated.
+fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText {
+    if let Ok(odb) = repo.odb() {
+        if let Ok((size, _)) = odb.read_header(oid) {
+            if size as u64 > max {
+                return BlobText::Skip(SkipReason::TooLarge, format!("blob {oid}: {size} bytes > limit of {max}"));
+            }
+            if size > chunked::CHUNK + chunked::OVERLAP {
+                return BlobText::Large;
+            }
+        }
+    }
+    let blob = match repo.find_blob(oid) {
+        Ok(b) => b,
+        Err(e) => return BlobText::Skip(SkipReason::MissingObject, format!("blob {oid}: {}", e.message())),
+    };
+    if blob.size() as u64 > max {
+        return BlobText::Skip(SkipReason::TooLarge, format!("blob {oid}: {} bytes > limit of {max}", blob.size()));
+    }
+    match fsrc::classify(blob.content().to_vec()) {
+        Content::Skip(reason, detail) => BlobText::Skip(reason, format!("blob {oid}: {detail}")),
+        Content::Text(data) => BlobText::Text(data),
+    }
+}
+
+/// What a blob must hold to carry a finding: the secret itself, or for a secret found decoded,
+/// the bytes around its encoded text on its line (at most a few hundred either side).
+fn needle(data: &[u8], f: &Finding) -> Vec<u8> {
+    let at = f.offset.min(data.len());
+    if f.encoding.is_none() {
+        if let Some(raw) = data.get(at..at + f.secret_length) {
+            return raw.to_vec();
+        }
+    }
+    let line_start = finding::LineIndex::line_start(data, at);
+    let line_end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+    let from = at.saturating_sub(256).max(line_start);
+    let to = at.saturating_add(2 * f.secret_length + 256).min(line_end).max(from);
+    data[from..to].to_vec()
+}
+
+/// Reads and scans one blob as `path`. With `base` (the text of the version this blob replaced
+/// at the same path, whose every line was covered by earlier scans), only the lines that `base`
+/// lacks are scanned, with context (see [`linediff`]). Returns the text, for use as the next
+/// version's base.
+#[allow(clippy::too_many_arguments)]
 fn scan_blob(
     repo: &Repository,
     scanner: &Scanner,
@@ -281,40 +353,32 @@ fn scan_blob(
     provenance: Option<&Provenance>,
     max: u64,
     state: &mut ThreadState,
-) -> BlobScan {
-    let mut out = BlobScan { findings: Vec::new(), suppressed: 0, bytes: 0, skipped: None };
-    if let Ok(odb) = repo.odb() {
-        if let Ok((size, _)) = odb.read_header(oid) {
-            if size as u64 > max {
-                out.skipped = Some((SkipReason::TooLarge, format!("blob {oid}: {size} bytes > limit of {max}")));
-                return out;
-            }
+    base: Option<&[u8]>,
+) -> (BlobScan, Option<Vec<u8>>) {
+    let data = match read_text(repo, oid, max) {
+        BlobText::Skip(reason, detail) => return (BlobScan::skipped(reason, detail), None),
+        BlobText::Large => {
+            let res = scan_large_blob(repo, scanner, oid, path, provenance, max, state).unwrap_or_else(|| {
+                BlobScan::skipped(SkipReason::MissingObject, format!("blob {oid}: cannot be read in chunks"))
+            });
+            return (res, None);
         }
-    }
-    if let Some(big) = scan_large_blob(repo, scanner, oid, path, provenance, max, state) {
-        return big;
-    }
-    let blob = match repo.find_blob(oid) {
-        Ok(b) => b,
-        Err(e) => {
-            out.skipped = Some((SkipReason::MissingObject, format!("blob {oid}: {}", e.message())));
-            return out;
-        }
+        BlobText::Text(data) => data,
     };
-    if blob.size() as u64 > max {
-        out.skipped = Some((SkipReason::TooLarge, format!("blob {oid}: {} bytes > limit of {max}", blob.size())));
-        return out;
-    }
-    match fsrc::classify(blob.content().to_vec()) {
-        Content::Skip(reason, detail) => out.skipped = Some((reason, format!("blob {oid}: {detail}"))),
-        Content::Text(data) => {
-            let res = scanner.scan(&data, Origin { path, provenance }, state);
-            out.bytes = data.len() as u64;
-            out.suppressed = res.suppressed;
-            out.findings = res.findings;
-        }
-    }
-    out
+    let origin = Origin { path, provenance };
+    let res = match base {
+        Some(b) => scanner.scan_regions(&data, &linediff::changed_regions(b, &data), origin, state),
+        None => scanner.scan(&data, origin, state),
+    };
+    let needles = res.findings.iter().map(|f| needle(&data, f)).collect();
+    let out = BlobScan {
+        findings: res.findings,
+        needles,
+        suppressed: res.suppressed,
+        bytes: data.len() as u64,
+        skipped: None,
+    };
+    (out, Some(data))
 }
 
 /// Scans a blob larger than one chunk in chunks: streamed from a loose object, or from the
@@ -334,7 +398,7 @@ fn scan_large_blob(
         return None;
     }
     let origin = Origin { path, provenance };
-    let mut out = BlobScan { findings: Vec::new(), suppressed: 0, bytes: 0, skipped: None };
+    let mut out = BlobScan::empty();
     let finish = |out: &mut BlobScan, res: std::io::Result<chunked::ChunkedResult>| match res {
         Ok(r) => {
             out.findings = r.findings;
@@ -398,8 +462,14 @@ fn first_key(info: &CommitInfo) -> (i64, usize) {
     (info.provenance.time, info.order)
 }
 
-/// The earliest finding of one (path, secret), its commit's key, and the blobs that hold it.
-type BestFinding = (Finding, (i64, usize), HashSet<Oid>);
+/// The earliest finding of one (path, secret), its commit's key, the blobs it was found in, and
+/// what a blob must hold to carry it (see [`needle`]; one per distinct form, a few at most).
+struct BestFinding {
+    finding: Finding,
+    key: (i64, usize),
+    blobs: HashSet<Oid>,
+    needles: Vec<Vec<u8>>,
+}
 
 /// Where each blob is used: (path, introducing commit), the earliest commit per path.
 type BlobUses = HashMap<Oid, Vec<(String, Oid)>>;
@@ -466,14 +536,18 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
     });
 
     phase("diffs");
-    // 2. Unique blobs with their paths and first commits.
+    // 2. Unique blobs with their paths and first commits, and the version each replaced.
     let mut uses: BlobUses = HashMap::new();
+    let mut bases: HashMap<Oid, Base> = HashMap::new();
     let mut special: HashMap<String, SkipReason> = HashMap::new();
     for (oid, ch) in &per_commit {
         out.skipped.extend(ch.errors.iter().cloned());
         for c in &ch.changes {
             match c.kind {
-                ChangeKind::File => record_use(&mut uses, &infos, c.blob, &c.path, *oid),
+                ChangeKind::File => {
+                    record_use(&mut uses, &infos, c.blob, &c.path, *oid);
+                    record_base(&mut bases, c.blob, c.old);
+                }
                 ChangeKind::Symlink => {
                     special.entry(c.path.clone()).or_insert(SkipReason::Symlink);
                 }
@@ -503,33 +577,53 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
         list.sort_by_key(|(p, c)| (infos.get(c).map(first_key), p.clone()));
         blobs.push((blob, list));
     }
-    blobs.sort_by_key(|(b, _)| *b);
+    // Versions of one path next to each other: the pack's delta chains stay in libgit2's cache.
+    blobs.sort_by(|(a, la), (b, lb)| la[0].0.cmp(&lb[0].0).then(a.cmp(b)));
+    let mut base_of = base_links(&blobs, &bases);
+    let tasks = version_chains(&blobs, &mut base_of);
 
     phase("blob index");
-    // 4. Scan each unique blob once, in parallel.
+    // 4. Scan each unique blob once, in parallel: each task walks versions of a path, each
+    //    scanned for the lines its base version lacks.
     let max = opts.max_file_size;
     let scanned: Vec<(usize, BlobScan)> = pool.install(|| {
-        blobs
+        tasks
             .par_iter()
-            .enumerate()
             .map_init(
                 || (Repository::open(&git_dir).ok(), ThreadState::default()),
-                |(repo, state), (i, (blob, list))| {
-                    let (path, commit) = &list[0];
-                    let prov = infos.get(commit).map(|c| &c.provenance);
-                    let res = match repo {
-                        Some(r) if !is_interrupted() => scan_blob(r, scanner, *blob, path, prov, max, state),
-                        Some(_) => BlobScan { findings: Vec::new(), suppressed: 0, bytes: 0, skipped: None },
-                        None => BlobScan {
-                            findings: Vec::new(),
-                            suppressed: 0,
-                            bytes: 0,
-                            skipped: Some((SkipReason::MissingObject, format!("blob {blob}: cannot open repository"))),
-                        },
-                    };
-                    (i, res)
+                |(repo, state), task| {
+                    let mut done = Vec::with_capacity(task.len());
+                    // The text of the version scanned last: usually the base of the next one.
+                    let mut prev: Option<(Oid, Vec<u8>)> = None;
+                    for &i in task {
+                        let (blob, list) = &blobs[i];
+                        let (path, commit) = &list[0];
+                        let prov = infos.get(commit).map(|c| &c.provenance);
+                        let Some(r) = repo.as_ref() else {
+                            let why = format!("blob {blob}: cannot open repository");
+                            done.push((i, BlobScan::skipped(SkipReason::MissingObject, why)));
+                            continue;
+                        };
+                        if is_interrupted() {
+                            done.push((i, BlobScan::empty()));
+                            continue;
+                        }
+                        let base_text = match base_of.get(blob) {
+                            Some(b) if prev.as_ref().is_some_and(|(p, _)| p == b) => prev.take().map(|(_, t)| t),
+                            Some(b) => match read_text(r, *b, max) {
+                                BlobText::Text(t) => Some(t),
+                                _ => None,
+                            },
+                            None => None,
+                        };
+                        let (res, text) = scan_blob(r, scanner, *blob, path, prov, max, state, base_text.as_deref());
+                        prev = text.map(|t| (*blob, t));
+                        done.push((i, res));
+                    }
+                    done
                 },
             )
+            .flatten_iter()
             .collect()
     });
 
@@ -548,7 +642,7 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
         out.files_scanned += 1;
         out.bytes_scanned += res.bytes;
         out.suppressed += res.suppressed;
-        for f in &res.findings {
+        for (fi, f) in res.findings.iter().enumerate() {
             for (path, commit) in list {
                 let Some(info) = infos.get(commit) else { continue };
                 if path != &list[0].0 && allow.suppresses_path(&f.rule_id, path) {
@@ -557,17 +651,28 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
                 let key = (path.clone(), f.secret_digest);
                 let k = first_key(info);
                 match best.get_mut(&key) {
-                    Some((existing, ek, blobs_with)) => {
-                        blobs_with.insert(*blob);
-                        if k < *ek {
-                            *existing = relabel(f, path, Some(&info.provenance));
-                            *ek = k;
+                    Some(b) => {
+                        b.blobs.insert(*blob);
+                        if let Some(n) = res.needles.get(fi) {
+                            if b.needles.len() < 8 && !b.needles.contains(n) {
+                                b.needles.push(n.clone());
+                            }
+                        }
+                        if k < b.key {
+                            b.finding = relabel(f, path, Some(&info.provenance));
+                            b.key = k;
                         }
                     }
                     None => {
-                        let mut set = HashSet::new();
-                        set.insert(*blob);
-                        best.insert(key, (relabel(f, path, Some(&info.provenance)), k, set));
+                        best.insert(
+                            key,
+                            BestFinding {
+                                finding: relabel(f, path, Some(&info.provenance)),
+                                key: k,
+                                blobs: HashSet::from([*blob]),
+                                needles: res.needles.get(fi).cloned().into_iter().collect(),
+                            },
+                        );
                     }
                 }
             }
@@ -575,18 +680,20 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
     }
 
     // 6. How many commits carried each secret at its path.
-    let best: Vec<(String, Finding, HashSet<Oid>)> = best.into_iter().map(|((p, _), (f, _, b))| (p, f, b)).collect();
-    let wanted: Vec<(String, HashSet<Oid>)> = best.iter().map(|(p, _, b)| (p.clone(), b.clone())).collect();
+    let best: Vec<((String, [u8; 32]), BestFinding)> = best.into_iter().collect();
+    let wanted: Vec<Carrier<'_>> =
+        best.iter().map(|((p, _), b)| Carrier { path: p, blobs: &b.blobs, needles: &b.needles }).collect();
     let counts = if wanted.is_empty() || is_interrupted() {
         vec![0u64; wanted.len()]
     } else {
-        pool.install(|| carried_counts(&git_dir, &commits, &wanted))
+        pool.install(|| carried_counts(&git_dir, &commits, &wanted, &base_of))
     };
     phase("carried counts");
     let findings: Vec<Finding> = best
         .into_iter()
         .zip(counts)
-        .map(|((_, mut f, _), n)| {
+        .map(|((_, b), n)| {
+            let mut f = b.finding;
             f.commits = Some(n.max(1));
             f
         })
@@ -595,22 +702,132 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
     Ok(out)
 }
 
-/// For each (path, blobs) pair, how many of `commits` have one of `blobs` at `path`.
-fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[(String, HashSet<Oid>)]) -> Vec<u64> {
+/// What a blob's changes say about the version it replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base {
+    /// Every change that introduced the blob modified this one blob at the same path.
+    One(Oid),
+    /// Some change added it, renamed or copied it, or replaced different blobs: scan it whole.
+    Whole,
+}
+
+fn record_base(bases: &mut HashMap<Oid, Base>, blob: Oid, old: Option<Oid>) {
+    let seen = bases.get(&blob).copied();
+    let next = match (seen, old) {
+        (_, None) => Base::Whole,
+        (None, Some(o)) if o != blob => Base::One(o),
+        (Some(Base::One(a)), Some(o)) if a == o => Base::One(a),
+        _ => Base::Whole,
+    };
+    bases.insert(blob, next);
+}
+
+/// The base of each blob that is scanned for its new lines only. A base must itself be scanned
+/// in this run (not allowlisted away), so that its lines were covered; the links cannot form a
+/// cycle (a base appears in history before every version built on it), and any that did would be
+/// broken by [`version_chains`].
+fn base_links(blobs: &[(Oid, Vec<(String, Oid)>)], bases: &HashMap<Oid, Base>) -> HashMap<Oid, Oid> {
+    let scanned: HashSet<Oid> = blobs.iter().map(|(b, _)| *b).collect();
+    blobs
+        .iter()
+        .filter_map(|(b, _)| match bases.get(b) {
+            Some(Base::One(a)) if scanned.contains(a) => Some((*b, *a)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Groups blob indices into tasks: each task is a tree of versions (a blob, then the versions
+/// built on it, depth first), so that a version's base is usually the text read just before it.
+/// Links that do not lead back to a root (impossible in a well-formed history) are dropped: those
+/// blobs are scanned whole.
+fn version_chains(blobs: &[(Oid, Vec<(String, Oid)>)], base_of: &mut HashMap<Oid, Oid>) -> Vec<Vec<usize>> {
+    let index: HashMap<Oid, usize> = blobs.iter().enumerate().map(|(i, (b, _))| (*b, i)).collect();
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, (b, _)) in blobs.iter().enumerate() {
+        if let Some(parent) = base_of.get(b).and_then(|a| index.get(a)) {
+            children.entry(*parent).or_default().push(i);
+        }
+    }
+    let mut visited = vec![false; blobs.len()];
+    let mut tasks = Vec::new();
+    let walk = |root: usize, visited: &mut Vec<bool>, tasks: &mut Vec<Vec<usize>>| {
+        let mut order = Vec::new();
+        let mut stack = vec![root];
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut visited[i], true) {
+                continue;
+            }
+            order.push(i);
+            if let Some(kids) = children.get(&i) {
+                stack.extend(kids.iter().rev());
+            }
+        }
+        tasks.push(order);
+    };
+    for (i, (b, _)) in blobs.iter().enumerate() {
+        if !base_of.contains_key(b) {
+            walk(i, &mut visited, &mut tasks);
+        }
+    }
+    for i in 0..blobs.len() {
+        if !visited[i] {
+            base_of.remove(&blobs[i].0);
+            walk(i, &mut visited, &mut tasks);
+        }
+    }
+    tasks
+}
+
+/// One (path, secret) whose carrying commits are counted.
+struct Carrier<'a> {
+    path: &'a str,
+    /// Blobs in which the secret was found at this path.
+    blobs: &'a HashSet<Oid>,
+    /// What a blob must hold to carry the secret (any one of them).
+    needles: &'a [Vec<u8>],
+}
+
+/// Whether `blob` was scanned only for lines new against a chain of bases that reaches one of
+/// `blobs`: then it may carry the secret in a line it did not scan.
+fn derives_from(blob: Oid, blobs: &HashSet<Oid>, base_of: &HashMap<Oid, Oid>) -> bool {
+    let mut cur = blob;
+    for _ in 0..=base_of.len() {
+        match base_of.get(&cur) {
+            Some(b) if blobs.contains(b) => return true,
+            Some(b) => cur = *b,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// For each carrier, how many of `commits` have, at its path, a blob in which the secret was
+/// found, or a later version built on one that still holds the secret's line.
+fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], base_of: &HashMap<Oid, Oid>) -> Vec<u64> {
     let partial: Vec<Vec<u64>> = commits
         .par_chunks(64)
         .map_init(
-            || Repository::open(git_dir).ok(),
-            |repo, chunk| {
+            || (Repository::open(git_dir).ok(), HashMap::<(Oid, usize), bool>::new()),
+            |(repo, cache), chunk| {
                 let mut counts = vec![0u64; wanted.len()];
                 let Some(repo) = repo else { return counts };
                 for oid in chunk {
                     let Ok(tree) = repo.find_commit(*oid).and_then(|c| c.tree()) else { continue };
-                    for (i, (path, blobs)) in wanted.iter().enumerate() {
-                        if let Ok(entry) = tree.get_path(Path::new(path)) {
-                            if blobs.contains(&entry.id()) {
-                                counts[i] += 1;
-                            }
+                    for (i, w) in wanted.iter().enumerate() {
+                        let Ok(entry) = tree.get_path(Path::new(w.path)) else { continue };
+                        let id = entry.id();
+                        let carries = w.blobs.contains(&id)
+                            || (derives_from(id, w.blobs, base_of)
+                                && *cache.entry((id, i)).or_insert_with(|| {
+                                    repo.find_blob(id).is_ok_and(|b| {
+                                        w.needles
+                                            .iter()
+                                            .any(|n| !n.is_empty() && memchr::memmem::find(b.content(), n).is_some())
+                                    })
+                                }));
+                        if carries {
+                            counts[i] += 1;
                         }
                     }
                 }
@@ -655,7 +872,7 @@ impl<'a> Subtractor<'a> {
         if let Some(s) = self.cache.get(&oid) {
             return s.clone();
         }
-        let res = scan_blob(self.repo, self.scanner, oid, path, None, self.max, &mut self.state);
+        let (res, _) = scan_blob(self.repo, self.scanner, oid, path, None, self.max, &mut self.state, None);
         if let Some((reason, detail)) = res.skipped {
             if reason.is_error() && self.skipped_seen.insert(oid) {
                 out.skipped.push(Skipped { path: path.to_string(), reason, detail });
@@ -703,7 +920,7 @@ impl<'a> Subtractor<'a> {
                 });
                 continue;
             }
-            let res = scan_blob(self.repo, self.scanner, c.blob, &c.path, prov, self.max, &mut self.state);
+            let (res, _) = scan_blob(self.repo, self.scanner, c.blob, &c.path, prov, self.max, &mut self.state, None);
             if let Some((reason, detail)) = res.skipped {
                 if self.skipped_seen.insert(c.blob) {
                     out.skipped.push(Skipped { path: c.path.clone(), reason, detail });

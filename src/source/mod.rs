@@ -4,3 +4,4 @@
 pub mod chunked;
 pub mod fs;
 pub mod git;
+pub mod linediff;

@@ -1,0 +1,245 @@
+//! Which parts of a file version are new: the lines of `new` that `old` does not have.
+//!
+//! A history scan reads every version of every file. Most of a version is the previous version's
+//! text, which was scanned already (at the same path, under an earlier commit), so only the lines
+//! that the previous version lacks need scanning, with a few lines of context around them for
+//! matches that span lines (a key id and its secret, a PEM block, `password:` and its value on
+//! the next line). This is a set difference of lines, not a diff: a line that moved is not new.
+//!
+//! Lines are compared as bytes (a hash table of the old lines, checked byte for byte), so no
+//! collision can hide a new line.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+
+/// Lines of unchanged text scanned before and after each run of new lines.
+pub const CONTEXT_LINES: usize = 3;
+/// Regions closer than this many bytes are merged into one.
+const MERGE_GAP: usize = 512;
+
+/// A fast multiplicative hash for line bytes. Equality is still checked on the bytes, so this
+/// only has to spread lines, not resist collisions.
+#[derive(Default)]
+struct LineHasher(u64);
+
+impl Hasher for LineHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut h = self.0 ^ (bytes.len() as u64).wrapping_mul(K);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+/// Lines of `data` (without their `\n`), with their start offsets.
+fn lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= data.len() {
+            return None;
+        }
+        let start = pos;
+        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+        pos = end + 1;
+        Some((start, &data[start..end]))
+    })
+}
+
+/// The start of the line `n` lines before the line that starts at `at` (a line start).
+fn back_lines(data: &[u8], mut at: usize, n: usize) -> usize {
+    for _ in 0..n {
+        if at == 0 {
+            break;
+        }
+        at = memchr::memrchr(b'\n', &data[..at - 1]).map_or(0, |i| i + 1);
+    }
+    at
+}
+
+/// The end (past the `\n`) of the line `n` lines after the line that ends at `at` (a line end).
+fn forward_lines(data: &[u8], mut at: usize, n: usize) -> usize {
+    for _ in 0..n {
+        if at >= data.len() {
+            break;
+        }
+        at = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i + 1);
+    }
+    at
+}
+
+/// The byte ranges of `new` to scan so that every line of `new` is covered by this scan or by
+/// the scan of `old`: runs of lines that `old` does not hold, each widened by [`CONTEXT_LINES`]
+/// lines on both sides, merged where they touch. Ranges start at line starts and end at line
+/// ends (past the `\n`), in order. Empty when `new` holds only lines of `old`.
+pub fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
+    // Common prefix and suffix, in whole lines.
+    let same = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    if same == new.len() && same == old.len() {
+        return Vec::new();
+    }
+    let prefix = memchr::memrchr(b'\n', &new[..same]).map_or(0, |i| i + 1);
+    let max_suffix = (old.len().min(new.len())) - prefix;
+    let suffix = old.iter().rev().zip(new.iter().rev()).take(max_suffix).take_while(|(a, b)| a == b).count();
+    let tail = new.len() - suffix;
+    // The suffix starts at a line start of `new` (and so of `old`, which has the same bytes).
+    let mid_end = if tail == 0 || new[tail - 1] == b'\n' {
+        tail
+    } else {
+        memchr::memchr(b'\n', &new[tail..]).map_or(new.len(), |i| tail + i + 1)
+    };
+    let old_mid_end = old.len() - (new.len() - mid_end);
+    let old_mid = if prefix <= old_mid_end { &old[prefix..old_mid_end] } else { &[][..] };
+    let new_mid = &new[prefix..mid_end];
+
+    let mut known: HashSet<&[u8], BuildHasherDefault<LineHasher>> = HashSet::default();
+    for (_, line) in lines(old_mid) {
+        known.insert(line);
+    }
+    // Runs of new lines, as byte ranges of `new`.
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for (at, line) in lines(new_mid) {
+        if known.contains(line) {
+            continue;
+        }
+        let start = prefix + at;
+        let end = (start + line.len() + 1).min(new.len());
+        match runs.last_mut() {
+            Some(r) if r.end == start => r.end = end,
+            _ => runs.push(start..end),
+        }
+    }
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(runs.len());
+    for r in runs {
+        let start = back_lines(new, r.start, CONTEXT_LINES);
+        let end = forward_lines(new, r.end, CONTEXT_LINES);
+        match out.last_mut() {
+            Some(prev) if start <= prev.end + MERGE_GAP => prev.end = prev.end.max(end),
+            _ => out.push(start..end),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: &[&str]) -> Vec<u8> {
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes()
+    }
+
+    fn numbered(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("line number {i} of a long enough file to keep regions apart {i:>400}")).collect()
+    }
+
+    /// The lines of `new` inside the regions.
+    fn covered(new: &[u8], regions: &[Range<usize>]) -> Vec<String> {
+        regions
+            .iter()
+            .flat_map(|r| String::from_utf8_lossy(&new[r.clone()]).lines().map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    }
+
+    #[test]
+    fn identical_versions_need_no_scan() {
+        let a = text(&["a", "b"]);
+        assert!(changed_regions(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn a_new_line_is_scanned_with_its_context_and_nothing_far_from_it() {
+        let old_lines = numbered(40);
+        let mut new_lines = old_lines.clone();
+        new_lines.insert(20, "password = 'hV7mQ2xR9pLk4sNw'".to_string());
+        let old = text(&old_lines.iter().map(String::as_str).collect::<Vec<_>>());
+        let new = text(&new_lines.iter().map(String::as_str).collect::<Vec<_>>());
+        let regions = changed_regions(&old, &new);
+        assert_eq!(regions.len(), 1);
+        let got = covered(&new, &regions);
+        assert_eq!(got.len(), 1 + 2 * CONTEXT_LINES);
+        assert_eq!(got[CONTEXT_LINES], "password = 'hV7mQ2xR9pLk4sNw'");
+        assert!(regions[0].start > 0 && regions[0].end < new.len());
+    }
+
+    #[test]
+    fn moved_lines_are_not_new_but_changed_ones_are() {
+        let old = text(&["alpha", "beta", "gamma", "delta"]);
+        let new = text(&["delta", "alpha", "beta", "GAMMA"]);
+        let got = covered(&new, &changed_regions(&old, &new));
+        assert!(got.contains(&"GAMMA".to_string()));
+        // Everything is within context here; the point is that nothing is lost.
+        let old_far = text(&numbered(30).iter().map(String::as_str).collect::<Vec<_>>());
+        let mut moved = numbered(30);
+        moved.swap(3, 25);
+        let new_far = text(&moved.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(changed_regions(&old_far, &new_far).is_empty());
+    }
+
+    #[test]
+    fn first_and_last_lines_without_newline_are_covered() {
+        let old = b"a\nb\nc".to_vec();
+        let new = b"X\nb\nc2".to_vec();
+        let got = covered(&new, &changed_regions(&old, &new));
+        assert!(got.contains(&"X".to_string()) && got.contains(&"c2".to_string()), "{got:?}");
+        assert_eq!(changed_regions(b"", b"only"), vec![0..4]);
+        assert!(changed_regions(b"a\nb\n", b"a\n").is_empty());
+    }
+
+    #[test]
+    fn every_line_of_new_is_in_old_or_in_a_region() {
+        // Seeded random edits: each line of the new version is either an old line or covered.
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..300 {
+            let old_lines: Vec<String> = (0..(next() % 60)).map(|_| format!("l{}", next() % 50)).collect();
+            let mut new_lines = old_lines.clone();
+            for _ in 0..(next() % 6) {
+                let at = (next() as usize) % (new_lines.len() + 1);
+                match next() % 3 {
+                    0 => new_lines.insert(at, format!("new{}", next() % 1000)),
+                    1 if at < new_lines.len() => {
+                        new_lines.remove(at);
+                    }
+                    _ if at < new_lines.len() => new_lines[at] = format!("mod{}", next() % 1000),
+                    _ => {}
+                }
+            }
+            let mut old = text(&old_lines.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut new = text(&new_lines.iter().map(String::as_str).collect::<Vec<_>>());
+            if next() % 2 == 0 {
+                old.pop();
+                new.pop();
+            }
+            let regions = changed_regions(&old, &new);
+            let old_set: HashSet<&[u8]> = old.split(|&b| b == b'\n').collect();
+            for (at, line) in lines(&new) {
+                let inside = regions.iter().any(|r| r.start <= at && at + line.len() <= r.end);
+                assert!(inside || old_set.contains(line), "line {:?} lost", String::from_utf8_lossy(line));
+            }
+            for r in &regions {
+                assert!(r.start == 0 || new[r.start - 1] == b'\n');
+                assert!(r.end == new.len() || new[r.end - 1] == b'\n');
+            }
+        }
+    }
+}
