@@ -462,7 +462,8 @@ fn scan_tree(p: &Prepared, progress: bool, no_ignore: bool) -> Collected {
 /// Scans standard input: the first chunk decides (binary, UTF-16 or text); text longer than one
 /// chunk is scanned in chunks, so that memory stays bounded however much is piped in.
 fn scan_stdin(p: &Prepared) -> Result<Collected> {
-    let mut stdin = io::stdin().lock();
+    // Ends early on Ctrl-C even while the writer keeps the pipe open.
+    let mut stdin = crate::source::stdin::Interruptible::stdin(interrupted);
     let mut head = Vec::new();
     (&mut stdin)
         .take((chunked::CHUNK + chunked::OVERLAP) as u64 + 1)

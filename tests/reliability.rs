@@ -147,6 +147,36 @@ fn ctrl_c_stops_the_scan_and_reports_what_was_found_so_far() {
 }
 
 #[test]
+fn ctrl_c_stops_a_scan_of_standard_input_left_open() {
+    // The writer keeps the pipe open and sends nothing more: Ctrl-C must still end the scan,
+    // with a report of what was read.
+    let mut g = Gen::new(504);
+    let pat = g.github_pat();
+    #[allow(deprecated)]
+    let bin = assert_cmd::cargo::cargo_bin("ndaguard");
+    let mut child = std::process::Command::new(bin)
+        .args(["scan", "-", "-f", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut input = child.stdin.take().expect("stdin");
+    std::io::Write::write_all(&mut input, format!("token = {pat}\n").as_bytes()).expect("writes");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(kill.success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().expect("finishes");
+    drop(input);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "stopping took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a complete JSON report");
+    assert_eq!(json["summary"]["interrupted"], true);
+    assert_eq!(json["findings"][0]["rule_id"], "github-pat-classic", "{json}");
+}
+
+#[test]
 fn a_closed_stdout_ends_quietly() {
     use std::io::{BufRead, BufReader};
     let mut g = Gen::new(504);

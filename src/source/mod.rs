@@ -5,3 +5,4 @@ pub mod chunked;
 pub mod fs;
 pub mod git;
 pub mod linediff;
+pub mod stdin;
