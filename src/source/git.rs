@@ -181,6 +181,107 @@ fn parent_tree<'r>(commit: &git2::Commit<'r>, i: usize) -> Option<Tree<'r>> {
     commit.parent(i).ok().and_then(|p| p.tree().ok())
 }
 
+const MODE_TREE: i32 = 0o040000;
+const MODE_LINK: i32 = 0o120000;
+const MODE_SUBMODULE: i32 = 0o160000;
+
+/// One entry of a tree: name, object, mode.
+type Entry = (Vec<u8>, Oid, i32);
+
+fn entries(tree: Option<&Tree<'_>>) -> Vec<Entry> {
+    let mut v: Vec<Entry> =
+        tree.map(|t| t.iter().map(|e| (e.name_bytes().to_vec(), e.id(), e.filemode())).collect()).unwrap_or_default();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn is_blob_mode(mode: i32) -> bool {
+    mode != MODE_TREE && mode != MODE_LINK && mode != MODE_SUBMODULE
+}
+
+/// The changes from tree `old` to tree `new` (either may be absent), like a diff without rename
+/// detection, but without reading subtrees whose ids are equal on both sides: what a commit
+/// added or modified (with the blob it replaced at the same path) and the old blobs of what it
+/// modified or removed.
+fn diff_trees(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: Option<&Tree<'_>>,
+    prefix: &mut Vec<u8>,
+    out: &mut CommitChanges,
+) {
+    let (olds, news) = (entries(old), entries(new));
+    let (mut i, mut j) = (0, 0);
+    while i < olds.len() || j < news.len() {
+        let ord = match (olds.get(i), news.get(j)) {
+            (Some(o), Some(n)) => o.0.cmp(&n.0),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let (o, n) = match ord {
+            std::cmp::Ordering::Less => {
+                i += 1;
+                (olds.get(i - 1), None)
+            }
+            std::cmp::Ordering::Greater => {
+                j += 1;
+                (None, news.get(j - 1))
+            }
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+                (olds.get(i - 1), news.get(j - 1))
+            }
+        };
+        if let (Some(o), Some(n)) = (o, n) {
+            if o.1 == n.1 && o.2 == n.2 {
+                continue;
+            }
+        }
+        let name = o.or(n).map(|e| e.0.as_slice()).unwrap_or_default();
+        let len = prefix.len();
+        if len > 0 {
+            prefix.push(b'/');
+        }
+        prefix.extend_from_slice(name);
+        let old_tree = o.filter(|e| e.2 == MODE_TREE);
+        let new_tree = n.filter(|e| e.2 == MODE_TREE);
+        if old_tree.is_some() || new_tree.is_some() {
+            let load = |e: Option<&Entry>, out: &mut CommitChanges| match e {
+                Some(e) => match repo.find_tree(e.1) {
+                    Ok(t) => Some(t),
+                    Err(err) => {
+                        out.errors.push(Skipped {
+                            path: format!("<tree {}>", e.1),
+                            reason: SkipReason::MissingObject,
+                            detail: err.message().to_string(),
+                        });
+                        None
+                    }
+                },
+                None => None,
+            };
+            let (ot, nt) = (load(old_tree, out), load(new_tree, out));
+            diff_trees(repo, ot.as_ref(), nt.as_ref(), prefix, out);
+        }
+        let path = || path_of(Some(prefix.as_slice()), None);
+        let old_blob = o.filter(|e| is_blob_mode(e.2));
+        if let Some(ob) = old_blob {
+            out.old.push((ob.1, path()));
+        }
+        if let Some(nb) = n.filter(|e| e.2 != MODE_TREE) {
+            let kind = match nb.2 {
+                MODE_LINK => ChangeKind::Symlink,
+                MODE_SUBMODULE => ChangeKind::Submodule,
+                _ => ChangeKind::File,
+            };
+            let replaced = old_blob.filter(|_| kind == ChangeKind::File).map(|e| e.1);
+            out.changes.push(Change { path: path(), blob: nb.1, kind, old: replaced });
+        }
+        prefix.truncate(len);
+    }
+}
+
 /// Diffs a commit against its first parent (or the empty tree). With `all_parents`, also records
 /// the other parents' versions of each changed path as old blobs.
 fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> CommitChanges {
@@ -205,11 +306,8 @@ fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> CommitChang
         }
     };
     let parent = parent_tree(&commit, 0);
-    let mut opts = diff_options();
-    match repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts)) {
-        Ok(diff) => collect_diff(&diff, &mut out),
-        Err(e) => out.errors.push(missing("diff of commit", e)),
-    }
+    let mut prefix = Vec::new();
+    diff_trees(repo, parent.as_ref(), Some(&tree), &mut prefix, &mut out);
     if all_parents {
         for i in 1..commit.parent_count() {
             let Some(pt) = parent_tree(&commit, i) else { continue };

@@ -82,19 +82,43 @@ fn forward_lines(data: &[u8], mut at: usize, n: usize) -> usize {
     at
 }
 
+/// Block size for comparing the common ends of two versions (slice equality is a `memcmp`).
+const BLOCK: usize = 64;
+
+/// Length of the longest common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    i + a[i..n].iter().zip(&b[i..n]).take_while(|(x, y)| x == y).count()
+}
+
+/// Length of the longest common suffix of `a` and `b`.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut k = 0;
+    while k + BLOCK <= n && a[n - k - BLOCK..n - k] == b[n - k - BLOCK..n - k] {
+        k += BLOCK;
+    }
+    k + a[..n - k].iter().rev().zip(b[..n - k].iter().rev()).take_while(|(x, y)| x == y).count()
+}
+
 /// The byte ranges of `new` to scan so that every line of `new` is covered by this scan or by
 /// the scan of `old`: runs of lines that `old` does not hold, each widened by [`CONTEXT_LINES`]
 /// lines on both sides, merged where they touch. Ranges start at line starts and end at line
 /// ends (past the `\n`), in order. Empty when `new` holds only lines of `old`.
 pub fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
     // Common prefix and suffix, in whole lines.
-    let same = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let same = common_prefix(old, new);
     if same == new.len() && same == old.len() {
         return Vec::new();
     }
     let prefix = memchr::memrchr(b'\n', &new[..same]).map_or(0, |i| i + 1);
     let max_suffix = (old.len().min(new.len())) - prefix;
-    let suffix = old.iter().rev().zip(new.iter().rev()).take(max_suffix).take_while(|(a, b)| a == b).count();
+    let suffix = common_suffix(&old[old.len() - max_suffix..], &new[new.len() - max_suffix..]);
     let tail = new.len() - suffix;
     // The suffix starts at a line start of `new` (and so of `old`, which has the same bytes).
     let mid_end = if tail == 0 || new[tail - 1] == b'\n' {
@@ -106,7 +130,9 @@ pub fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
     let old_mid = if prefix <= old_mid_end { &old[prefix..old_mid_end] } else { &[][..] };
     let new_mid = &new[prefix..mid_end];
 
-    let mut known: HashSet<&[u8], BuildHasherDefault<LineHasher>> = HashSet::default();
+    let old_lines = memchr::memchr_iter(b'\n', old_mid).count() + 1;
+    let mut known: HashSet<&[u8], BuildHasherDefault<LineHasher>> =
+        HashSet::with_capacity_and_hasher(old_lines, BuildHasherDefault::default());
     for (_, line) in lines(old_mid) {
         known.insert(line);
     }
@@ -240,6 +266,21 @@ mod tests {
                 assert!(r.start == 0 || new[r.start - 1] == b'\n');
                 assert!(r.end == new.len() || new[r.end - 1] == b'\n');
             }
+        }
+    }
+
+    #[test]
+    fn common_ends_agree_with_a_byte_by_byte_count() {
+        let base: Vec<u8> = (0..700u32).map(|i| b'a' + (i % 23) as u8).collect();
+        for cut in [0usize, 1, 63, 64, 65, 128, 333, 699] {
+            let mut other = base.clone();
+            other[cut] = b'#';
+            let naive_prefix = base.iter().zip(&other).take_while(|(a, b)| a == b).count();
+            assert_eq!(common_prefix(&base, &other), naive_prefix);
+            let naive_suffix = base.iter().rev().zip(other.iter().rev()).take_while(|(a, b)| a == b).count();
+            assert_eq!(common_suffix(&base, &other), naive_suffix);
+            assert_eq!(common_prefix(&base[..cut], &base), cut);
+            assert_eq!(common_suffix(&base[cut..], &base), base.len() - cut);
         }
     }
 }
