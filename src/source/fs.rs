@@ -184,11 +184,18 @@ pub fn classify(data: Vec<u8>) -> Content {
     if let Some(text) = decode_utf16(&data) {
         return Content::Text(text);
     }
-    let probe = &data[..data.len().min(BINARY_PROBE)];
-    if memchr::memchr(0, probe).is_some() {
-        return Content::Skip(SkipReason::Binary, "NUL byte in the first 8 KiB".into());
+    if is_binary(&data) {
+        return Content::Skip(SkipReason::Binary, BINARY_DETAIL.into());
     }
     Content::Text(data)
+}
+
+/// Why a binary file is skipped.
+pub const BINARY_DETAIL: &str = "NUL byte in the first 8 KiB";
+
+/// Whether `data` (not UTF-16) is binary: a NUL byte in its first 8 KiB.
+pub fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some()
 }
 
 /// UTF-16 with a byte-order mark, or without one when the first bytes alternate with NULs as

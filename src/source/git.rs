@@ -24,7 +24,7 @@ use time::{OffsetDateTime, UtcOffset};
 use crate::error::{Error, Result};
 use crate::finding::{self, Finding, Provenance, SkipReason, Skipped};
 use crate::scan::{Collected, Origin, Scanner, ThreadState};
-use crate::source::fs::{self as fsrc, Content};
+use crate::source::fs as fsrc;
 use crate::source::{chunked, linediff};
 
 /// Settings shared by the git sources.
@@ -388,9 +388,24 @@ impl BlobScan {
     }
 }
 
+/// A blob's text: the blob itself (no copy), or its UTF-16 content transcoded.
+enum Text<'r> {
+    Blob(git2::Blob<'r>),
+    Owned(Vec<u8>),
+}
+
+impl Text<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Text::Blob(b) => b.content(),
+            Text::Owned(v) => v,
+        }
+    }
+}
+
 /// A blob's text, or why it has none.
-enum BlobText {
-    Text(Vec<u8>),
+enum BlobText<'r> {
+    Text(Text<'r>),
     /// Over one chunk: scanned in chunks, never held whole.
     Large,
     Skip(SkipReason, String),
@@ -398,7 +413,7 @@ enum BlobText {
 
 /// Reads a blob as text (UTF-16 transcoded). Large blobs are refused from the object header,
 /// before they are inflated.
-fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText {
+fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText<'_> {
     if let Ok(odb) = repo.odb() {
         if let Ok((size, _)) = odb.read_header(oid) {
             if size as u64 > max {
@@ -416,10 +431,13 @@ fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText {
     if blob.size() as u64 > max {
         return BlobText::Skip(SkipReason::TooLarge, format!("blob {oid}: {} bytes > limit of {max}", blob.size()));
     }
-    match fsrc::classify(blob.content().to_vec()) {
-        Content::Skip(reason, detail) => BlobText::Skip(reason, format!("blob {oid}: {detail}")),
-        Content::Text(data) => BlobText::Text(data),
+    if let Some(text) = fsrc::decode_utf16(blob.content()) {
+        return BlobText::Text(Text::Owned(text));
     }
+    if fsrc::is_binary(blob.content()) {
+        return BlobText::Skip(SkipReason::Binary, format!("blob {oid}: {}", fsrc::BINARY_DETAIL));
+    }
+    BlobText::Text(Text::Blob(blob))
 }
 
 /// What a blob must hold to carry a finding: the secret itself, or for a secret found decoded,
@@ -443,8 +461,8 @@ fn needle(data: &[u8], f: &Finding) -> Vec<u8> {
 /// lacks are scanned, with context (see [`linediff`]). Returns the text, for use as the next
 /// version's base.
 #[allow(clippy::too_many_arguments)]
-fn scan_blob(
-    repo: &Repository,
+fn scan_blob<'r>(
+    repo: &'r Repository,
     scanner: &Scanner,
     oid: Oid,
     path: &str,
@@ -452,8 +470,8 @@ fn scan_blob(
     max: u64,
     state: &mut ThreadState,
     base: Option<&[u8]>,
-) -> (BlobScan, Option<Vec<u8>>) {
-    let data = match read_text(repo, oid, max) {
+) -> (BlobScan, Option<Text<'r>>) {
+    let text = match read_text(repo, oid, max) {
         BlobText::Skip(reason, detail) => return (BlobScan::skipped(reason, detail), None),
         BlobText::Large => {
             let res = scan_large_blob(repo, scanner, oid, path, provenance, max, state).unwrap_or_else(|| {
@@ -461,14 +479,15 @@ fn scan_blob(
             });
             return (res, None);
         }
-        BlobText::Text(data) => data,
+        BlobText::Text(text) => text,
     };
+    let data = text.bytes();
     let origin = Origin { path, provenance };
     let res = match base {
-        Some(b) => scanner.scan_regions(&data, &linediff::changed_regions(b, &data), origin, state),
-        None => scanner.scan(&data, origin, state),
+        Some(b) => scanner.scan_regions(data, &linediff::changed_regions(b, data), origin, state),
+        None => scanner.scan(data, origin, state),
     };
-    let needles = res.findings.iter().map(|f| needle(&data, f)).collect();
+    let needles = res.findings.iter().map(|f| needle(data, f)).collect();
     let out = BlobScan {
         findings: res.findings,
         needles,
@@ -476,7 +495,7 @@ fn scan_blob(
         bytes: data.len() as u64,
         skipped: None,
     };
-    (out, Some(data))
+    (out, Some(text))
 }
 
 /// Scans a blob larger than one chunk in chunks: streamed from a loose object, or from the
@@ -692,7 +711,7 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
                 |(repo, state), task| {
                     let mut done = Vec::with_capacity(task.len());
                     // The text of the version scanned last: usually the base of the next one.
-                    let mut prev: Option<(Oid, Vec<u8>)> = None;
+                    let mut prev: Option<(Oid, Text<'_>)> = None;
                     for &i in task {
                         let (blob, list) = &blobs[i];
                         let (path, commit) = &list[0];
@@ -714,7 +733,8 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
                             },
                             None => None,
                         };
-                        let (res, text) = scan_blob(r, scanner, *blob, path, prov, max, state, base_text.as_deref());
+                        let base = base_text.as_ref().map(Text::bytes);
+                        let (res, text) = scan_blob(r, scanner, *blob, path, prov, max, state, base);
                         prev = text.map(|t| (*blob, t));
                         done.push((i, res));
                     }
