@@ -161,16 +161,26 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
     if let Some(base) = config.base_dir() {
         rule_paths.extend(config.rules.paths.iter().map(|p| base.join(p)));
     }
-    // The registry (which can be megabytes of TOML) loads while the rules are parsed and indexed.
-    let (registry, rules) = std::thread::scope(|s| {
-        let registry = s.spawn(|| load_registry(args, &config, &config_dir));
-        let rules = rules::load(&rule_paths, &config.rules.disable, false);
+    // The registry (which can be megabytes of TOML) loads and is indexed while the rules are
+    // parsed and indexed.
+    let (registry, engine) = std::thread::scope(|s| {
+        let registry = s.spawn(|| {
+            load_registry(args, &config, &config_dir).map(|r| {
+                r.map(|r| {
+                    let m = Matcher::new(&r);
+                    (r, m)
+                })
+            })
+        });
+        let engine = rules::load(&rule_paths, &config.rules.disable, false).and_then(Engine::new);
         let registry = registry.join().unwrap_or_else(|_| Err(anyhow::anyhow!("loading the registry failed")));
-        (registry, rules)
+        (registry, engine)
     });
-    let rules = rules?;
-    let registry = registry?;
-    let engine = Engine::new(rules)?;
+    let engine = engine?;
+    let (registry, matcher) = match registry? {
+        Some((r, m)) => (Some(r), Some(m)),
+        None => (None, None),
+    };
     let config_name = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into());
     let allowlist = Allowlist::new(&config_name, &config_dir, &config.allowlist)?;
     for id in allowlist.rule_ids() {
@@ -187,8 +197,8 @@ pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
     };
     let policy = Policy::from_config(&config_name, &config.policy)?;
     let mut scanner = Scanner::new(engine, allowlist, options);
-    if let Some(r) = &registry {
-        scanner = scanner.with_registry(Matcher::new(r));
+    if let Some(m) = matcher {
+        scanner = scanner.with_registry(m);
     }
     let scanner = Arc::new(scanner);
     let max_file_size = args.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);

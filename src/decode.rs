@@ -24,7 +24,7 @@ pub const MAX_DECODED_PER_BLOB: usize = 1024 * 1024;
 /// Deepest nesting decoded (base64 inside base64…).
 pub const MAX_DEPTH: usize = 2;
 /// Shortest base64 run considered (shorter runs are mostly identifiers).
-const MIN_BASE64: usize = 16;
+pub const MIN_BASE64: usize = 16;
 
 /// One decoded run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,8 @@ const fn base64_table() -> [bool; 256] {
     t
 }
 
-static BASE64_BYTE: [bool; 256] = base64_table();
+/// Which bytes [`base64_runs`] runs are made of.
+pub static BASE64_BYTE: [bool; 256] = base64_table();
 
 /// Runs of at least [`MIN_BASE64`] base64 characters (plus up to two `=`), as (start, end).
 ///
@@ -61,7 +62,7 @@ static BASE64_BYTE: [bool; 256] = base64_table();
 /// that starts in `i..i + MIN_BASE64` must cover byte `i + MIN_BASE64 - 1`, so when that byte is
 /// not a base64 character the search jumps past it without looking at the bytes before it. In
 /// source code, where most runs are short identifiers, most blocks are skipped on one lookup.
-fn base64_runs(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+pub fn base64_runs(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let is_b64 = |b: u8| BASE64_BYTE[usize::from(b)];
     let mut i = 0;
     std::iter::from_fn(move || loop {
@@ -99,8 +100,14 @@ fn may_have_percent(data: &[u8]) -> bool {
 
 /// Decoded runs of `data`, with at most `budget` decoded bytes in all.
 pub fn segments(data: &[u8], budget: &mut usize) -> Vec<Segment> {
+    let runs: Vec<(usize, usize)> = base64_runs(data).collect();
+    segments_in(data, &runs, budget)
+}
+
+/// [`segments`], given the [`base64_runs`] of `data` (found once and shared with the registry).
+pub fn segments_in(data: &[u8], runs: &[(usize, usize)], budget: &mut usize) -> Vec<Segment> {
     let mut out = Vec::new();
-    for (start, end) in base64_runs(data) {
+    for &(start, end) in runs {
         if *budget == 0 {
             break;
         }

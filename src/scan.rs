@@ -128,13 +128,22 @@ impl Scanner {
             }
             state.matches = matches;
         }
+        // Runs of base64 bytes: found once, for decoding and for the registry when its tokens
+        // lie in such runs.
+        let share = self.registry.as_ref().is_some_and(|r| r.covered_by(&decode::BASE64_BYTE, decode::MIN_BASE64));
+        let runs: Vec<(usize, usize)> =
+            if !self.options.no_decode || share { decode::base64_runs(data).collect() } else { Vec::new() };
         if !self.options.no_decode {
             let mut budget = decode::MAX_DECODED_PER_BLOB;
-            self.scan_decoded(data, data, origin, state, &mut lines, &mut result, &mut budget, 1, None);
+            self.scan_decoded(data, data, Some(&runs), origin, state, &mut lines, &mut result, &mut budget, 1, None);
         }
         if let Some(reg) = &self.registry {
             state.registered.clear();
-            reg.find(data, &mut state.registered);
+            if share {
+                reg.find_in(data, &decode::BASE64_BYTE, &runs, &mut state.registered);
+            } else {
+                reg.find(data, &mut state.registered);
+            }
             for m in &state.registered {
                 self.attach_registered(data, m, origin, &mut lines, &mut result);
             }
@@ -220,12 +229,14 @@ impl Scanner {
     }
 
     /// Scans the decoded runs of `text` (the blob itself at depth 1, decoded text deeper).
-    /// `outer` is the encoded run of the blob that `text` came from, for depth > 1.
+    /// `outer` is the encoded run of the blob that `text` came from, for depth > 1. `runs` are
+    /// the base64 runs of `text` when they are known already.
     #[allow(clippy::too_many_arguments)]
     fn scan_decoded(
         &self,
         blob: &[u8],
         text: &[u8],
+        runs: Option<&[(usize, usize)]>,
         origin: Origin<'_>,
         state: &mut ThreadState,
         lines: &mut LineIndex<'_>,
@@ -237,7 +248,11 @@ impl Scanner {
         if depth > decode::MAX_DEPTH || *budget == 0 {
             return;
         }
-        for seg in decode::segments(text, budget) {
+        let segments = match runs {
+            Some(r) => decode::segments_in(text, r, budget),
+            None => decode::segments(text, budget),
+        };
+        for seg in segments {
             let (start, end) = outer.unwrap_or((seg.start, seg.end));
             let mut found = Vec::new();
             self.engine.find(&seg.text, Some(origin.path), &mut state.scratch, &mut found);
@@ -259,7 +274,7 @@ impl Scanner {
                 result.findings.push(self.finding(m.rule, secret, origin, span, Some(seg.encoding)));
             }
             let decoded = &seg.text[seg.decoded_at..];
-            self.scan_decoded(blob, decoded, origin, state, lines, result, budget, depth + 1, Some((start, end)));
+            self.scan_decoded(blob, decoded, None, origin, state, lines, result, budget, depth + 1, Some((start, end)));
         }
     }
 

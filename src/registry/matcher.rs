@@ -123,18 +123,25 @@ impl KeyedSha256 {
 /// The compiled registry lookup. Build once, share across threads.
 pub struct Matcher {
     keyed: KeyedSha256,
-    /// Per character class present in the registry: its byte table and its distinct lengths,
-    /// ascending, each with its table of hash prefixes.
-    classes: Vec<Class>,
+    /// For each byte, the classes (bit `c` for `classes[c]`) it belongs to.
+    mask: [u8; 256],
+    /// How many classes are present (at most one per [`Alphabet`]).
+    classes: usize,
+    /// Registered lengths, ascending, each with the classes that have entries of that length and
+    /// one table of hash prefixes for all of them.
+    lengths: Vec<Length>,
     fingerprints: Vec<[u8; 32]>,
+    /// Class index of each entry.
+    entry_class: Vec<u8>,
     /// Bytes of any class present, and the shortest registered length.
     any: [bool; 256],
     min_len: usize,
 }
 
-struct Class {
-    member: [bool; 256],
-    lengths: Vec<(usize, Table)>,
+struct Length {
+    len: usize,
+    classes: u8,
+    table: Table,
 }
 
 fn prefix(h: &[u8]) -> u64 {
@@ -147,77 +154,109 @@ impl Matcher {
     /// Builds the lookup for `registry`.
     pub fn new(registry: &Registry) -> Matcher {
         let keyed = KeyedSha256::new(&registry.key);
-        let mut by_class: HashMap<Alphabet, HashMap<usize, Table>> = HashMap::new();
-        for (i, e) in registry.entries.iter().enumerate() {
-            by_class
-                .entry(e.alphabet)
-                .or_default()
-                .entry(e.length)
-                .or_default()
-                .entry(prefix(&e.fingerprint))
-                .or_default()
-                .push(i);
-        }
-        let mut classes: Vec<(Alphabet, Class)> = by_class
-            .into_iter()
-            .map(|(a, by_len)| {
-                let mut lengths: Vec<(usize, Table)> = by_len.into_iter().collect();
-                lengths.sort_by_key(|(l, _)| *l);
-                let mut member = [false; 256];
-                for b in 0..=255u8 {
-                    member[b as usize] = a.contains(b);
-                }
-                (a, Class { member, lengths })
-            })
-            .collect();
-        classes.sort_by_key(|(a, _)| *a);
+        let mut present: Vec<Alphabet> = registry.entries.iter().map(|e| e.alphabet).collect();
+        present.sort();
+        present.dedup();
+        let class_of = |a: Alphabet| present.iter().position(|p| *p == a).unwrap_or(0) as u8;
+        let mut mask = [0u8; 256];
         let mut any = [false; 256];
-        for (_, c) in &classes {
-            for (a, m) in any.iter_mut().zip(c.member.iter()) {
-                *a |= *m;
+        for b in 0..=255u8 {
+            for (c, a) in present.iter().enumerate() {
+                if a.contains(b) {
+                    mask[b as usize] |= 1 << c;
+                    any[b as usize] = true;
+                }
             }
         }
-        let min_len =
-            classes.iter().filter_map(|(_, c)| c.lengths.first().map(|(l, _)| *l)).min().unwrap_or(usize::MAX);
+        let mut by_len: HashMap<usize, (u8, Table)> = HashMap::new();
+        let mut entry_class = Vec::with_capacity(registry.entries.len());
+        for (i, e) in registry.entries.iter().enumerate() {
+            let c = class_of(e.alphabet);
+            entry_class.push(c);
+            let slot = by_len.entry(e.length).or_default();
+            slot.0 |= 1 << c;
+            slot.1.entry(prefix(&e.fingerprint)).or_default().push(i);
+        }
+        let mut lengths: Vec<Length> =
+            by_len.into_iter().map(|(len, (classes, table))| Length { len, classes, table }).collect();
+        lengths.sort_by_key(|l| l.len);
+        let min_len = lengths.first().map_or(usize::MAX, |l| l.len);
         Matcher {
+            keyed,
+            mask,
+            classes: present.len(),
+            lengths,
+            fingerprints: registry.entries.iter().map(|e| e.fingerprint).collect(),
+            entry_class,
             any,
             min_len,
-            keyed,
-            classes: classes.into_iter().map(|(_, c)| c).collect(),
-            fingerprints: registry.entries.iter().map(|e| e.fingerprint).collect(),
         }
     }
 
     /// Whether the registry is empty.
     pub fn is_empty(&self) -> bool {
-        self.classes.is_empty()
+        self.lengths.is_empty()
+    }
+
+    /// Whether every registered token is made of `member` bytes and at least `min` long: then
+    /// the runs of `member` bytes at least `min` long hold every match, and [`Matcher::find_in`]
+    /// can use runs found once for another purpose.
+    pub fn covered_by(&self, member: &[bool; 256], min: usize) -> bool {
+        self.min_len >= min && self.any.iter().zip(member).all(|(a, m)| !*a || *m)
+    }
+
+    /// [`Matcher::find`], given the maximal runs of the bytes of [`Matcher::covered_by`].
+    pub fn find_in(&self, data: &[u8], member: &[bool; 256], runs: &[(usize, usize)], out: &mut Vec<RegMatch>) {
+        // Runs of exactly this registry's bytes need no splitting.
+        let same = member == &self.any;
+        for &(s, e) in runs {
+            let e = e.min(data.len());
+            if e.saturating_sub(s) < self.min_len {
+                continue;
+            }
+            if same {
+                self.scan_run(data, s, e, out);
+            } else {
+                // A run of the wider class may hold several runs of this registry's bytes.
+                for_runs(data, s, e, &self.any, self.min_len, |a, b| self.scan_run(data, a, b, out));
+            }
+        }
     }
 
     /// Appends every registered token in `data` to `out`.
     pub fn find(&self, data: &[u8], out: &mut Vec<RegMatch>) {
-        // Runs of any token byte long enough for the shortest entry; only those are split by
-        // class.
-        for_runs(data, 0, data.len(), &self.any, self.min_len, |s, e| {
-            for class in &self.classes {
-                let Some(min_len) = class.lengths.first().map(|(l, _)| *l) else { continue };
-                for_runs(data, s, e, &class.member, min_len, |a, b| self.scan_run(class, data, a, b, out));
-            }
-        });
+        // Runs of any class's bytes long enough for the shortest entry; within them, one pass.
+        for_runs(data, 0, data.len(), &self.any, self.min_len, |s, e| self.scan_run(data, s, e, out));
     }
 
-    fn scan_run(&self, class: &Class, data: &[u8], start: usize, end: usize, out: &mut Vec<RegMatch>) {
-        let run = end - start;
-        for (len, table) in &class.lengths {
-            if *len > run {
-                break;
+    /// One pass over a run: at each byte, how long the run of each class ending there is; each
+    /// registered length that some class covers gives one window, hashed once, whatever the
+    /// number of classes with entries of that length.
+    fn scan_run(&self, data: &[u8], start: usize, end: usize, out: &mut Vec<RegMatch>) {
+        let mut lens = [0usize; 8];
+        let n = self.classes;
+        for i in start..end {
+            let m = self.mask[usize::from(data[i])];
+            let mut longest = 0;
+            for (c, l) in lens.iter_mut().enumerate().take(n) {
+                *l = if m & (1 << c) != 0 { *l + 1 } else { 0 };
+                longest = longest.max(*l);
             }
-            for s in start..=end - len {
-                let h = self.keyed.mac(&data[s..s + len]);
-                if let Some(entries) = table.get(&prefix(&h)) {
-                    for &e in entries {
-                        if self.fingerprints[e][..] == h[..] {
-                            out.push(RegMatch { start: s, end: s + len, entry: e });
-                        }
+            for length in &self.lengths {
+                if length.len > longest {
+                    break;
+                }
+                let covered = (0..n).any(|c| length.classes & (1 << c) != 0 && lens[c] >= length.len);
+                if !covered {
+                    continue;
+                }
+                let s = i + 1 - length.len;
+                let h = self.keyed.mac(&data[s..=i]);
+                let Some(entries) = length.table.get(&prefix(&h)) else { continue };
+                for &e in entries {
+                    let class = usize::from(self.entry_class[e]);
+                    if self.fingerprints[e][..] == h[..] && lens[class] >= length.len {
+                        out.push(RegMatch { start: s, end: i + 1, entry: e });
                     }
                 }
             }
@@ -346,5 +385,19 @@ mod tests {
         let mut out = Vec::new();
         m.find(b"abcdefghijkl mnopqrstuvwx", &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn entries_of_one_length_in_nested_classes_are_each_found_once() {
+        // Hex is inside alnum, alnum inside base64: one window is hashed once and matched to
+        // whichever entry it is.
+        let (hex, alnum, b64) = ("0123456789abcdef0a1b", "ABCDEFGHIJKLMNOPQRSz", "ab+/cdefghijklmnopq/");
+        let m = Matcher::new(&registry(&[hex, alnum, b64]));
+        let text = format!("k1={hex} k2:{alnum}\n\"{b64}\" {hex}{alnum}");
+        let mut out = Vec::new();
+        m.find(text.as_bytes(), &mut out);
+        let mut got: Vec<(usize, &str)> = out.iter().map(|r| (r.entry, &text[r.start..r.end])).collect();
+        got.sort();
+        assert_eq!(got, vec![(0, hex), (0, hex), (1, alnum), (1, alnum), (2, b64)]);
     }
 }

@@ -8,6 +8,7 @@
 //! faster than with the keyed hash.
 
 pub mod command;
+mod fast;
 pub mod matcher;
 
 use std::path::{Path, PathBuf};
@@ -232,6 +233,32 @@ fn date_value(v: &toml::Value) -> std::result::Result<OffsetDateTime, String> {
     }
 }
 
+/// Line numbers of increasing offsets, counted forward (entries come in file order), without an
+/// index of every line.
+struct ForwardLines<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> ForwardLines<'a> {
+    fn new(text: &'a str) -> Self {
+        ForwardLines { text: text.as_bytes(), offset: 0, line: 1 }
+    }
+
+    /// The 1-based line holding byte `offset`.
+    fn line(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += memchr::memchr_iter(b'\n', &self.text[self.offset..offset]).count();
+        self.offset = offset;
+        self.line
+    }
+}
+
 impl Registry {
     /// Parses registry text; `file` names it in errors.
     ///
@@ -239,6 +266,9 @@ impl Registry {
     /// any part fails (or the cut fell inside a multi-line string), the whole text is parsed
     /// again in one piece, so that errors and their line numbers are exactly those of the file.
     pub fn parse(file: &str, text: &str) -> Result<Registry> {
+        if let Some(r) = fast::parse(file, text) {
+            return Ok(r);
+        }
         if text.len() >= PARALLEL_PARSE_MIN {
             if let Some(r) = Registry::parse_parallel(file, text) {
                 return Ok(r);
@@ -294,6 +324,11 @@ impl Registry {
             let line = e.span().map(|s| line_of_offset(text, s.start) + line_base);
             Error::invalid(file, line, e.message().to_string())
         })?;
+        Registry::from_raw(file, text, raw, line_base, header)
+    }
+
+    /// Checks and converts what a reader produced (see [`Registry::parse_part`]).
+    fn from_raw(file: &str, text: &str, raw: RawFile, line_base: usize, header: bool) -> Result<Registry> {
         if !header {
             if raw.version.is_some() || raw.key.is_some() {
                 return Err(Error::invalid(
@@ -302,11 +337,22 @@ impl Registry {
                     "`version` and `key` must come before the first [[token]]".to_string(),
                 ));
             }
-            let lines = LineMap::new(text);
-            let entries = Registry::entries(file, text, raw.token, &lines, line_base)?;
+            let entries = Registry::entries(file, text, raw.token, line_base)?;
             return Ok(Registry { path: PathBuf::from(file), key: Vec::new(), entries });
         }
-        match &raw.version {
+        let key = Registry::header(file, text, raw.version.as_ref(), raw.key.as_ref())?;
+        let entries = Registry::entries(file, text, raw.token, line_base)?;
+        Ok(Registry { path: PathBuf::from(file), key, entries })
+    }
+
+    /// Checks `version` and decodes `key`.
+    fn header(
+        file: &str,
+        text: &str,
+        version: Option<&toml::Spanned<i64>>,
+        key: Option<&toml::Spanned<String>>,
+    ) -> Result<Vec<u8>> {
+        match version {
             Some(v) if *v.get_ref() == 1 => {}
             Some(v) => {
                 return Err(Error::invalid(
@@ -317,7 +363,7 @@ impl Registry {
             }
             None => return Err(Error::invalid(file, Some(1), "missing `version = 1`".to_string())),
         }
-        let key = match &raw.key {
+        match key {
             Some(k) => {
                 let line = line_of_offset(text, k.span().start);
                 let bytes = STANDARD
@@ -326,96 +372,98 @@ impl Registry {
                 if bytes.len() < 16 {
                     return Err(Error::invalid(file, Some(line), "field `key` must be at least 16 bytes".to_string()));
                 }
-                bytes
+                Ok(bytes)
             }
-            None => return Err(Error::invalid(file, Some(1), "missing field `key`".to_string())),
-        };
-        let lines = LineMap::new(text);
-        let entries = Registry::entries(file, text, raw.token, &lines, line_base)?;
-        Ok(Registry { path: PathBuf::from(file), key, entries })
+            None => Err(Error::invalid(file, Some(1), "missing field `key`".to_string())),
+        }
     }
 
-    fn entries(
-        file: &str,
-        _text: &str,
-        tokens: Vec<toml::Spanned<RawEntry>>,
-        lines: &LineMap,
-        line_base: usize,
-    ) -> Result<Vec<Entry>> {
-        let mut ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+    fn entries(file: &str, text: &str, tokens: Vec<toml::Spanned<RawEntry>>, line_base: usize) -> Result<Vec<Entry>> {
+        let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(tokens.len());
         let mut entries: Vec<Entry> = Vec::with_capacity(tokens.len());
+        let mut lines = ForwardLines::new(text);
         for (i, spanned) in tokens.into_iter().enumerate() {
             let line = lines.line(spanned.span().start) + line_base;
-            let r = spanned.into_inner();
-            let name = r.id.clone().unwrap_or_else(|| format!("#{}", i + 1));
-            let err = |field: &str, msg: String| {
-                Error::invalid(file, Some(line), format!("token {name:?}: field `{field}`: {msg}"))
-            };
-            let req = |field: &str, v: Option<String>| -> Result<String> {
-                match v {
-                    Some(s) if !s.trim().is_empty() => Ok(s),
-                    _ => Err(err(field, "is required".into())),
-                }
-            };
-            let id = req("id", r.id.clone())?;
-            if !ids.insert(id.clone()) {
-                return Err(err("id", format!("duplicate id {id:?}")));
+            entries.push(Registry::entry(file, line, i, spanned.into_inner())?);
+        }
+        for e in &entries {
+            if !ids.insert(e.id.as_str()) {
+                return Err(Error::invalid(
+                    file,
+                    Some(e.line),
+                    format!("token {:?}: field `id`: duplicate id {:?}", e.id, e.id),
+                ));
             }
-            let fp_text = req("fingerprint", r.fingerprint)?;
-            let fingerprint = fp_text
-                .strip_prefix(FINGERPRINT_PREFIX)
-                .and_then(|h| hex::decode(h).ok())
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| {
-                    err("fingerprint", format!("expected {FINGERPRINT_PREFIX} followed by 64 hex digits"))
-                })?;
-            let length = match r.length {
-                Some(n) if (1..=MAX_TOKEN_LEN as i64).contains(&n) => n as usize,
-                Some(n) => return Err(err("length", format!("{n} is out of range 1..={MAX_TOKEN_LEN}"))),
-                None => return Err(err("length", "is required".into())),
-            };
-            let alphabet = match r.alphabet.as_deref() {
-                None => Alphabet::Printable,
-                Some(a) => Alphabet::ALL.into_iter().find(|x| x.as_str() == a).ok_or_else(|| {
-                    err("alphabet", format!("{a:?} (expected hex, alnum, base64url, base64 or printable)"))
-                })?,
-            };
-            let dur = |field: &str, v: Option<String>| -> Result<Option<Duration>> {
-                v.map(|s| breach::parse_duration(&s).map_err(|e| err(field, e))).transpose()
-            };
-            let date = |field: &str, v: Option<toml::Value>| -> Result<Option<OffsetDateTime>> {
-                v.map(|v| date_value(&v).map_err(|e| err(field, e))).transpose()
-            };
-            let report_within =
-                dur("report_within", r.report_within)?.ok_or_else(|| err("report_within", "is required".into()))?;
-            let revoke_within =
-                dur("revoke_within", r.revoke_within)?.ok_or_else(|| err("revoke_within", "is required".into()))?;
-            let status = match r.status.as_deref() {
-                None | Some("active") => Status::Active,
-                Some("revoked") => Status::Revoked,
-                Some(other) => return Err(err("status", format!("{other:?} (expected \"active\" or \"revoked\")"))),
-            };
-            entries.push(Entry {
-                id,
-                fingerprint,
-                length,
-                alphabet,
-                nda: req("nda", r.nda)?,
-                counterparty: req("counterparty", r.counterparty)?,
-                owner: req("owner", r.owner)?,
-                scope: r.scope,
-                issued: date("issued", r.issued)?,
-                expires: date("expires", r.expires)?,
-                rotate_every: dur("rotate_every", r.rotate_every)?,
-                report_within,
-                revoke_within,
-                contacts: r.contacts,
-                status,
-                revoked_at: date("revoked_at", r.revoked_at)?,
-                line,
-            });
         }
         Ok(entries)
+    }
+
+    /// Checks one entry (the `index`-th, at `line`), except that its id is unique.
+    fn entry(file: &str, line: usize, index: usize, r: RawEntry) -> Result<Entry> {
+        let name = r.id.clone().unwrap_or_else(|| format!("#{}", index + 1));
+        let err = |field: &str, msg: String| {
+            Error::invalid(file, Some(line), format!("token {name:?}: field `{field}`: {msg}"))
+        };
+        let req = |field: &str, v: Option<String>| -> Result<String> {
+            match v {
+                Some(s) if !s.trim().is_empty() => Ok(s),
+                _ => Err(err(field, "is required".into())),
+            }
+        };
+        let id = req("id", r.id)?;
+        let fp_text = req("fingerprint", r.fingerprint)?;
+        let fingerprint = fp_text
+            .strip_prefix(FINGERPRINT_PREFIX)
+            .and_then(|h| {
+                let mut fp = [0u8; 32];
+                hex::decode_to_slice(h, &mut fp).ok().map(|()| fp)
+            })
+            .ok_or_else(|| err("fingerprint", format!("expected {FINGERPRINT_PREFIX} followed by 64 hex digits")))?;
+        let length = match r.length {
+            Some(n) if (1..=MAX_TOKEN_LEN as i64).contains(&n) => n as usize,
+            Some(n) => return Err(err("length", format!("{n} is out of range 1..={MAX_TOKEN_LEN}"))),
+            None => return Err(err("length", "is required".into())),
+        };
+        let alphabet = match r.alphabet.as_deref() {
+            None => Alphabet::Printable,
+            Some(a) => Alphabet::ALL.into_iter().find(|x| x.as_str() == a).ok_or_else(|| {
+                err("alphabet", format!("{a:?} (expected hex, alnum, base64url, base64 or printable)"))
+            })?,
+        };
+        let dur = |field: &str, v: Option<String>| -> Result<Option<Duration>> {
+            v.map(|s| breach::parse_duration(&s).map_err(|e| err(field, e))).transpose()
+        };
+        let date = |field: &str, v: Option<toml::Value>| -> Result<Option<OffsetDateTime>> {
+            v.map(|v| date_value(&v).map_err(|e| err(field, e))).transpose()
+        };
+        let report_within =
+            dur("report_within", r.report_within)?.ok_or_else(|| err("report_within", "is required".into()))?;
+        let revoke_within =
+            dur("revoke_within", r.revoke_within)?.ok_or_else(|| err("revoke_within", "is required".into()))?;
+        let status = match r.status.as_deref() {
+            None | Some("active") => Status::Active,
+            Some("revoked") => Status::Revoked,
+            Some(other) => return Err(err("status", format!("{other:?} (expected \"active\" or \"revoked\")"))),
+        };
+        Ok(Entry {
+            id,
+            fingerprint,
+            length,
+            alphabet,
+            nda: req("nda", r.nda)?,
+            counterparty: req("counterparty", r.counterparty)?,
+            owner: req("owner", r.owner)?,
+            scope: r.scope,
+            issued: date("issued", r.issued)?,
+            expires: date("expires", r.expires)?,
+            rotate_every: dur("rotate_every", r.rotate_every)?,
+            report_within,
+            revoke_within,
+            contacts: r.contacts,
+            status,
+            revoked_at: date("revoked_at", r.revoked_at)?,
+            line,
+        })
     }
 
     /// Reads and parses `path`.
