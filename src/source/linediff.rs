@@ -191,14 +191,14 @@ mod tests {
     fn a_new_line_is_scanned_with_its_context_and_nothing_far_from_it() {
         let old_lines = numbered(40);
         let mut new_lines = old_lines.clone();
-        new_lines.insert(20, "password = 'hV7mQ2xR9pLk4sNw'".to_string());
+        new_lines.insert(20, "inserted = 'a new line in the middle'".to_string());
         let old = text(&old_lines.iter().map(String::as_str).collect::<Vec<_>>());
         let new = text(&new_lines.iter().map(String::as_str).collect::<Vec<_>>());
         let regions = changed_regions(&old, &new);
         assert_eq!(regions.len(), 1);
         let got = covered(&new, &regions);
         assert_eq!(got.len(), 1 + 2 * CONTEXT_LINES);
-        assert_eq!(got[CONTEXT_LINES], "password = 'hV7mQ2xR9pLk4sNw'");
+        assert_eq!(got[CONTEXT_LINES], "inserted = 'a new line in the middle'");
         assert!(regions[0].start > 0 && regions[0].end < new.len());
     }
 
