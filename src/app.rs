@@ -401,8 +401,8 @@ impl TreeVisitor {
         if probe.starts_with(&[0xFF, 0xFE]) || probe.starts_with(&[0xFE, 0xFF]) {
             return None;
         }
-        if memchr::memchr(0, &probe).is_some() {
-            return skip(self, SkipReason::Binary, "NUL byte in the first 8 KiB".into());
+        if fsrc::is_binary(&probe) {
+            return skip(self, SkipReason::Binary, fsrc::BINARY_DETAIL.into());
         }
         let origin = Origin { path: rel, provenance: None };
         match chunked::scan_reader(
@@ -482,9 +482,8 @@ fn scan_stdin(p: &Prepared) -> Result<Collected> {
     let mut c = Collected::default();
     let origin = Origin { path: "<stdin>", provenance: None };
     let mut state = ThreadState::default();
-    let probe = &head[..head.len().min(8192)];
     let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
-    if head.len() > chunked::CHUNK + chunked::OVERLAP && !utf16 && memchr::memchr(0, probe).is_none() {
+    if head.len() > chunked::CHUNK + chunked::OVERLAP && !utf16 && !fsrc::is_binary(&head) {
         let res = chunked::scan_reader(&p.scanner, stdin, head, origin, &mut state, chunked::CHUNK, chunked::OVERLAP)
             .context("cannot read standard input")?;
         c.files_scanned = 1;

@@ -160,12 +160,8 @@ fn collect_diff(diff: &git2::Diff<'_>, out: &mut CommitChanges) {
             FileMode::Commit => ChangeKind::Submodule,
             _ => continue,
         };
-        let replaced = (delta.status() == Delta::Modified
-            && !old.id().is_zero()
-            && matches!(old.mode(), FileMode::Blob | FileMode::BlobExecutable)
-            && old.path_bytes() == new.path_bytes())
-        .then(|| old.id());
-        out.changes.push(Change { path: path_of(new.path_bytes(), new.path()), blob: new.id(), kind, old: replaced });
+        // `old` serves history scans only, which diff trees with `diff_trees`.
+        out.changes.push(Change { path: path_of(new.path_bytes(), new.path()), blob: new.id(), kind, old: None });
     }
 }
 
@@ -474,7 +470,7 @@ fn scan_blob<'r>(
     let text = match read_text(repo, oid, max) {
         BlobText::Skip(reason, detail) => return (BlobScan::skipped(reason, detail), None),
         BlobText::Large => {
-            let res = scan_large_blob(repo, scanner, oid, path, provenance, max, state).unwrap_or_else(|| {
+            let res = scan_large_blob(repo, scanner, oid, path, provenance, state).unwrap_or_else(|| {
                 BlobScan::skipped(SkipReason::MissingObject, format!("blob {oid}: cannot be read in chunks"))
             });
             return (res, None);
@@ -498,22 +494,18 @@ fn scan_blob<'r>(
     (out, Some(text))
 }
 
-/// Scans a blob larger than one chunk in chunks: streamed from a loose object, or from the
-/// inflated blob (packed objects cannot be streamed) without copying it. `None` for small blobs.
+/// Scans a blob that [`read_text`] found larger than one chunk, in chunks: streamed from a loose
+/// object, or from the inflated blob (packed objects cannot be streamed) without copying it.
+/// `None` when the object cannot be read.
 fn scan_large_blob(
     repo: &Repository,
     scanner: &Scanner,
     oid: Oid,
     path: &str,
     provenance: Option<&Provenance>,
-    max: u64,
     state: &mut ThreadState,
 ) -> Option<BlobScan> {
     let odb = repo.odb().ok()?;
-    let (size, _) = odb.read_header(oid).ok()?;
-    if size <= chunked::CHUNK + chunked::OVERLAP || size as u64 > max {
-        return None;
-    }
     let origin = Origin { path, provenance };
     let mut out = BlobScan::empty();
     let finish = |out: &mut BlobScan, res: std::io::Result<chunked::ChunkedResult>| match res {
@@ -524,13 +516,15 @@ fn scan_large_blob(
         }
         Err(e) => out.skipped = Some((SkipReason::MissingObject, format!("blob {oid}: read failed: {e}"))),
     };
-    let binary = |probe: &[u8]| memchr::memchr(0, &probe[..probe.len().min(8192)]).is_some();
+    let binary = |out: &mut BlobScan| {
+        out.skipped = Some((SkipReason::Binary, format!("blob {oid}: {}", fsrc::BINARY_DETAIL)));
+    };
     if let Ok((mut reader, _, _)) = odb.reader(oid) {
         let mut probe = vec![0u8; 8192];
         let n = std::io::Read::read(&mut reader, &mut probe).unwrap_or(0);
         probe.truncate(n);
-        if binary(&probe) {
-            out.skipped = Some((SkipReason::Binary, format!("blob {oid}: NUL byte in the first 8 KiB")));
+        if fsrc::is_binary(&probe) {
+            binary(&mut out);
             return Some(out);
         }
         let res = chunked::scan_reader(scanner, reader, probe, origin, state, chunked::CHUNK, chunked::OVERLAP);
@@ -539,8 +533,8 @@ fn scan_large_blob(
     }
     let blob = repo.find_blob(oid).ok()?;
     let content = blob.content();
-    if binary(content) {
-        out.skipped = Some((SkipReason::Binary, format!("blob {oid}: NUL byte in the first 8 KiB")));
+    if fsrc::is_binary(content) {
+        binary(&mut out);
         return Some(out);
     }
     let res = chunked::scan_reader(scanner, content, Vec::new(), origin, state, chunked::CHUNK, chunked::OVERLAP);
