@@ -13,7 +13,8 @@
 use std::ops::Range;
 use std::str::FromStr;
 
-use super::{ForwardLines, RawEntry, Registry};
+use super::{duplicate_id, RawEntry, Registry};
+use crate::finding::LineIndex;
 
 /// A value of the subset.
 enum Value {
@@ -206,11 +207,9 @@ pub(super) fn parse(file: &str, text: &str) -> Option<Registry> {
         entries.extend(part);
     }
     let key = Registry::header(file, text, header.0.as_ref(), header.1.as_ref()).ok()?;
-    let mut ids = std::collections::HashSet::with_capacity(entries.len());
-    if !entries.iter().all(|e| ids.insert(e.id.as_str())) {
+    if duplicate_id(&entries).is_some() {
         return None;
     }
-    drop(ids);
     Some(Registry { path: std::path::PathBuf::from(file), key, entries })
 }
 
@@ -218,10 +217,10 @@ pub(super) fn parse(file: &str, text: &str) -> Option<Registry> {
 fn parse_part(file: &str, text: &str, base: usize, line_base: usize) -> Option<(Header, Vec<super::Entry>)> {
     let mut header: Header = (None, None);
     let mut entries = Vec::new();
-    let mut lines = ForwardLines::new(text);
+    let mut lines = LineIndex::new(text.as_bytes());
     let mut current: Option<Building> = None;
     let mut finish = |b: Building, entries: &mut Vec<super::Entry>| -> Option<()> {
-        let line = lines.line(b.start) + line_base;
+        let line = lines.locate(b.start).0 + line_base;
         entries.push(Registry::entry(file, line, entries.len(), b.raw).ok()?);
         Some(())
     };

@@ -22,6 +22,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::breach::{self, Breach};
 use crate::error::{line_of_offset, Error, LineMap, Result};
+use crate::finding::LineIndex;
 
 pub use command::command;
 
@@ -233,30 +234,10 @@ fn date_value(v: &toml::Value) -> std::result::Result<OffsetDateTime, String> {
     }
 }
 
-/// Line numbers of increasing offsets, counted forward (entries come in file order), without an
-/// index of every line.
-struct ForwardLines<'a> {
-    text: &'a [u8],
-    offset: usize,
-    line: usize,
-}
-
-impl<'a> ForwardLines<'a> {
-    fn new(text: &'a str) -> Self {
-        ForwardLines { text: text.as_bytes(), offset: 0, line: 1 }
-    }
-
-    /// The 1-based line holding byte `offset`.
-    fn line(&mut self, offset: usize) -> usize {
-        let offset = offset.min(self.text.len());
-        if offset < self.offset {
-            self.offset = 0;
-            self.line = 1;
-        }
-        self.line += memchr::memchr_iter(b'\n', &self.text[self.offset..offset]).count();
-        self.offset = offset;
-        self.line
-    }
+/// The first entry whose id an earlier entry already has.
+fn duplicate_id(entries: &[Entry]) -> Option<&Entry> {
+    let mut ids = std::collections::HashSet::with_capacity(entries.len());
+    entries.iter().find(|e| !ids.insert(e.id.as_str()))
 }
 
 impl Registry {
@@ -310,8 +291,7 @@ impl Registry {
             }
         }
         let out = out?;
-        let mut ids = std::collections::HashSet::new();
-        if !out.entries.iter().all(|e| ids.insert(e.id.as_str())) {
+        if duplicate_id(&out.entries).is_some() {
             return None;
         }
         Some(out)
@@ -379,21 +359,19 @@ impl Registry {
     }
 
     fn entries(file: &str, text: &str, tokens: Vec<toml::Spanned<RawEntry>>, line_base: usize) -> Result<Vec<Entry>> {
-        let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(tokens.len());
         let mut entries: Vec<Entry> = Vec::with_capacity(tokens.len());
-        let mut lines = ForwardLines::new(text);
+        // Entries come in file order: lines are counted forward.
+        let mut lines = LineIndex::new(text.as_bytes());
         for (i, spanned) in tokens.into_iter().enumerate() {
-            let line = lines.line(spanned.span().start) + line_base;
+            let line = lines.locate(spanned.span().start).0 + line_base;
             entries.push(Registry::entry(file, line, i, spanned.into_inner())?);
         }
-        for e in &entries {
-            if !ids.insert(e.id.as_str()) {
-                return Err(Error::invalid(
-                    file,
-                    Some(e.line),
-                    format!("token {:?}: field `id`: duplicate id {:?}", e.id, e.id),
-                ));
-            }
+        if let Some(e) = duplicate_id(&entries) {
+            return Err(Error::invalid(
+                file,
+                Some(e.line),
+                format!("token {:?}: field `id`: duplicate id {:?}", e.id, e.id),
+            ));
         }
         Ok(entries)
     }
