@@ -68,6 +68,8 @@ pub struct Scanner {
     allowlist: Allowlist,
     options: ScanOptions,
     registry: Option<Matcher>,
+    /// Whether the registry can be matched in the base64 runs found for decoding.
+    registry_in_runs: bool,
 }
 
 /// Per-thread state of a [`Scanner`].
@@ -76,16 +78,18 @@ pub struct ThreadState {
     scratch: Scratch,
     matches: Vec<Match>,
     registered: Vec<RegMatch>,
+    runs: Vec<(usize, usize)>,
 }
 
 impl Scanner {
     /// A scanner over `engine` with `allowlist`.
     pub fn new(engine: Engine, allowlist: Allowlist, options: ScanOptions) -> Scanner {
-        Scanner { engine, allowlist, options, registry: None }
+        Scanner { engine, allowlist, options, registry: None, registry_in_runs: false }
     }
 
     /// Also looks every blob up against the NDA registry.
     pub fn with_registry(mut self, matcher: Matcher) -> Scanner {
+        self.registry_in_runs = matcher.covered_by(&decode::BASE64_BYTE, decode::MIN_BASE64);
         self.registry = (!matcher.is_empty()).then_some(matcher);
         self
     }
@@ -130,9 +134,12 @@ impl Scanner {
         }
         // Runs of base64 bytes: found once, for decoding and for the registry when its tokens
         // lie in such runs.
-        let share = self.registry.as_ref().is_some_and(|r| r.covered_by(&decode::BASE64_BYTE, decode::MIN_BASE64));
-        let runs: Vec<(usize, usize)> =
-            if !self.options.no_decode || share { decode::base64_runs(data).collect() } else { Vec::new() };
+        let share = self.registry.is_some() && self.registry_in_runs;
+        let mut runs = std::mem::take(&mut state.runs);
+        runs.clear();
+        if !self.options.no_decode || share {
+            runs.extend(decode::base64_runs(data));
+        }
         if !self.options.no_decode {
             let mut budget = decode::MAX_DECODED_PER_BLOB;
             self.scan_decoded(data, data, Some(&runs), origin, state, &mut lines, &mut result, &mut budget, 1, None);
@@ -148,6 +155,7 @@ impl Scanner {
                 self.attach_registered(data, m, origin, &mut lines, &mut result);
             }
         }
+        state.runs = runs;
         result
     }
 
