@@ -177,6 +177,39 @@ fn history_scans_what_each_version_adds_with_exact_lines_and_carried_counts() {
 }
 
 #[test]
+fn carried_counts_follow_a_secret_through_later_versions_of_a_utf16_file() {
+    // Later versions are scanned only where they changed, so whether they still carry the secret
+    // is checked on their text: for a UTF-16 file that is the transcoded text, as scanned.
+    let mut g = Gen::new(109);
+    let pat = g.github_pat();
+    let utf16 = |lines: &[String]| {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend((lines.join("\r\n") + "\r\n").encode_utf16().flat_map(u16::to_le_bytes));
+        bytes
+    };
+    let mut lines: Vec<String> = (1..=60).map(|i| format!("setting_{i} = {i}")).collect();
+    lines[9] = format!("token = {pat}");
+    let mut r = Repo::new();
+    r.tree.write("win.ini", utf16(&lines));
+    let first = r.commit("first");
+    lines[55] = "setting_changed = 0".to_string();
+    r.tree.write("win.ini", utf16(&lines));
+    r.commit("second");
+    lines[57] = "setting_changed_again = 0".to_string();
+    r.tree.write("win.ini", utf16(&lines));
+    r.commit("third");
+
+    let (code, json, _) = scan_json(&["--history", r.path()]);
+    assert_eq!(code, 1);
+    let all = findings(&json);
+    assert_eq!(all.len(), 1, "{json}");
+    assert_eq!(
+        (all[0]["commit"].as_str(), all[0]["line"].as_u64(), all[0]["commits"].as_u64()),
+        (Some(first.as_str()), Some(10), Some(3))
+    );
+}
+
+#[test]
 fn history_covers_branches_tags_and_merges() {
     let mut g = Gen::new(102);
     let (a, b, c) = (g.github_pat(), g.github_pat(), g.github_pat());

@@ -933,9 +933,13 @@ fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], base_
                             || (derives_from(id, w.blobs, base_of)
                                 && *cache.entry((id, i)).or_insert_with(|| {
                                     repo.find_blob(id).is_ok_and(|b| {
+                                        // Needles come from the text that was scanned: a UTF-16
+                                        // blob is searched as the same UTF-8 text.
+                                        let utf8 = fsrc::decode_utf16(b.content());
+                                        let text = utf8.as_deref().unwrap_or(b.content());
                                         w.needles
                                             .iter()
-                                            .any(|n| !n.is_empty() && memchr::memmem::find(b.content(), n).is_some())
+                                            .any(|n| !n.is_empty() && memchr::memmem::find(text, n).is_some())
                                     })
                                 }));
                         if carries {
