@@ -9,11 +9,8 @@
 //! [`MAX_DECODED_PER_BLOB`] bytes are decoded per blob, and decoded text is decoded again at most
 //! [`MAX_DEPTH`] levels deep.
 
-use std::sync::OnceLock;
-
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use regex::bytes::Regex;
 
 use crate::finding::LineIndex;
 
@@ -85,17 +82,42 @@ pub fn base64_runs(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-fn percent_run() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"[A-Za-z0-9%._~+\-:@!$&'*,;=]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-:@!$&'*,;=]*")
-            .unwrap_or_else(|_| unreachable!("the pattern is valid"))
-    })
+/// Which bytes a percent-encoded run is made of (URL characters, `%` included).
+const fn url_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(b, b'%' | b'.' | b'_' | b'~' | b'+' | b'-' | b':' | b'@')
+            || matches!(b, b'!' | b'$' | b'&' | b'\'' | b'*' | b',' | b';' | b'=');
+        i += 1;
+    }
+    t
 }
 
-/// Whether `data` contains anything [`segments`] could decode (cheap test first).
-fn may_have_percent(data: &[u8]) -> bool {
-    memchr::memchr(b'%', data).is_some()
+static URL_BYTE: [bool; 256] = url_table();
+
+/// Maximal runs of URL characters that hold at least one `%` followed by two hex digits, as
+/// (start, end). Found from each `%` outwards, so text without escapes costs one `memchr` pass.
+fn percent_runs(data: &[u8]) -> Vec<(usize, usize)> {
+    let is_url = |b: u8| URL_BYTE[usize::from(b)];
+    let mut out = Vec::new();
+    let mut done = 0;
+    for at in memchr::memchr_iter(b'%', data) {
+        if at < done {
+            continue;
+        }
+        let escape = data.get(at + 1..at + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+        if !escape {
+            continue;
+        }
+        let start = data[done..at].iter().rposition(|&b| !is_url(b)).map_or(done, |p| done + p + 1);
+        let end = data[at..].iter().position(|&b| !is_url(b)).map_or(data.len(), |p| at + p);
+        out.push((start, end));
+        done = end;
+    }
+    out
 }
 
 /// Decoded runs of `data`, with at most `budget` decoded bytes in all.
@@ -124,21 +146,19 @@ pub fn segments_in(data: &[u8], runs: &[(usize, usize)], budget: &mut usize) -> 
         }
         push(&mut out, data, start, end, "base64", decoded, budget);
     }
-    if may_have_percent(data) {
-        for m in percent_run().find_iter(data) {
-            if *budget == 0 {
-                break;
-            }
-            let run = m.as_bytes();
-            if run.len() > MAX_SEGMENT {
-                continue;
-            }
-            let decoded = percent_decode(run);
-            if decoded == run || !printable(&decoded) {
-                continue;
-            }
-            push(&mut out, data, m.start(), m.end(), "percent", decoded, budget);
+    for (start, end) in percent_runs(data) {
+        if *budget == 0 {
+            break;
         }
+        let run = &data[start..end];
+        if run.len() > MAX_SEGMENT {
+            continue;
+        }
+        let decoded = percent_decode(run);
+        if decoded == run || !printable(&decoded) {
+            continue;
+        }
+        push(&mut out, data, start, end, "percent", decoded, budget);
     }
     out
 }
@@ -265,6 +285,27 @@ mod tests {
         let segs = segments(data.as_bytes(), &mut budget);
         assert_eq!(budget, 0);
         assert!(segs.len() <= 2);
+    }
+
+    #[test]
+    fn percent_runs_are_the_matches_of_their_regex() {
+        // The definition: maximal runs of URL characters holding an escape, as this regex finds.
+        let re = regex::bytes::Regex::new(r"[A-Za-z0-9%._~+\-:@!$&'*,;=]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-:@!$&'*,;=]*")
+            .expect("valid pattern");
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let len = (next() % 80) as usize;
+            let alphabet = b"%%%2Fa9gZ=._ \n\"/?#";
+            let data: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let want: Vec<(usize, usize)> = re.find_iter(&data).map(|m| (m.start(), m.end())).collect();
+            assert_eq!(percent_runs(&data), want, "{:?}", String::from_utf8_lossy(&data));
+        }
     }
 
     /// The plain definition that `base64_runs` skips its way through.
