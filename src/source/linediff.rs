@@ -4,10 +4,13 @@
 //! text, which was scanned already (at the same path, under an earlier commit), so only the lines
 //! that the previous version lacks need scanning, with a few lines of context around them for
 //! matches that span lines (a key id and its secret, a PEM block, `password:` and its value on
-//! the next line). This is a set difference of lines, not a diff: a line that moved is not new.
+//! the next line).
 //!
-//! Lines are compared as bytes (a hash table of the old lines, checked byte for byte), so no
-//! collision can hide a new line.
+//! Lines of `new` are first matched to `old` in order, a few lines ahead at a time; those are not
+//! new. The unmatched rest are scanned, unless they are a large part of the file (a reordered
+//! file): then a table of all old lines tells moved lines from new ones, and only new ones are
+//! scanned. A line counts as old only when it equals an old line byte for byte, so no hash
+//! collision can hide a new line; at worst a moved line is scanned again.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -15,6 +18,9 @@ use std::ops::Range;
 
 /// Lines of unchanged text scanned before and after each run of new lines.
 pub const CONTEXT_LINES: usize = 3;
+/// How many old lines ahead a line of `new` is looked for before it counts as unmatched.
+const WINDOW: usize = 16;
+
 /// Regions closer than this many bytes are merged into one.
 const MERGE_GAP: usize = 512;
 
@@ -44,6 +50,8 @@ impl Hasher for LineHasher {
         }
         self.0 = h ^ (h >> 29);
     }
+    /// The length prefix of a slice's `Hash`: `write` already mixes in the length.
+    fn write_usize(&mut self, _: usize) {}
 }
 
 /// Lines of `data` (without their `\n`), with their start offsets.
@@ -107,7 +115,8 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
 }
 
 /// The byte ranges of `new` to scan so that every line of `new` is covered by this scan or by
-/// the scan of `old`: runs of lines that `old` does not hold, each widened by [`CONTEXT_LINES`]
+/// the scan of `old`: runs of lines that `old` does not hold (and possibly a few that moved),
+/// each widened by [`CONTEXT_LINES`]
 /// lines on both sides, merged where they touch. Ranges start at line starts and end at line
 /// ends (past the `\n`), in order. Empty when `new` holds only lines of `old`.
 pub fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
@@ -130,18 +139,34 @@ pub fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
     let old_mid = if prefix <= old_mid_end { &old[prefix..old_mid_end] } else { &[][..] };
     let new_mid = &new[prefix..mid_end];
 
-    let old_lines = memchr::memchr_iter(b'\n', old_mid).count() + 1;
-    let mut known: HashSet<&[u8], BuildHasherDefault<LineHasher>> =
-        HashSet::with_capacity_and_hasher(old_lines, BuildHasherDefault::default());
-    for (_, line) in lines(old_mid) {
-        known.insert(line);
+    // Lines of `new` found in `old` in order (each looked for among the next [`WINDOW`] old
+    // lines) are not new. That is most of them, checked without hashing.
+    let old_lines: Vec<&[u8]> = lines(old_mid).map(|(_, l)| l).collect();
+    let mut next_old = 0;
+    let mut unmatched: Vec<(usize, &[u8])> = Vec::new();
+    let mut unmatched_bytes = 0;
+    for (at, line) in lines(new_mid) {
+        let window = &old_lines[next_old.min(old_lines.len())..(next_old + WINDOW).min(old_lines.len())];
+        match window.iter().position(|l| *l == line) {
+            Some(d) => next_old += d + 1,
+            None => {
+                unmatched.push((at, line));
+                unmatched_bytes += line.len() + 1;
+            }
+        }
+    }
+    // The rest are new lines, or lines that moved. When they are many, the moved ones are told
+    // apart with a table of all old lines, so that a reordered file is not scanned again; when
+    // they are few, scanning them costs less than the table.
+    if unmatched_bytes * 2 > old_mid.len() {
+        let mut known: HashSet<&[u8], BuildHasherDefault<LineHasher>> =
+            HashSet::with_capacity_and_hasher(old_lines.len(), BuildHasherDefault::default());
+        known.extend(old_lines.iter().copied());
+        unmatched.retain(|(_, line)| !known.contains(line));
     }
     // Runs of new lines, as byte ranges of `new`.
     let mut runs: Vec<Range<usize>> = Vec::new();
-    for (at, line) in lines(new_mid) {
-        if known.contains(line) {
-            continue;
-        }
+    for (at, line) in unmatched {
         let start = prefix + at;
         let end = (start + line.len() + 1).min(new.len());
         match runs.last_mut() {
@@ -208,12 +233,20 @@ mod tests {
         let new = text(&["delta", "alpha", "beta", "GAMMA"]);
         let got = covered(&new, &changed_regions(&old, &new));
         assert!(got.contains(&"GAMMA".to_string()));
-        // Everything is within context here; the point is that nothing is lost.
-        let old_far = text(&numbered(30).iter().map(String::as_str).collect::<Vec<_>>());
-        let mut moved = numbered(30);
-        moved.swap(3, 25);
-        let new_far = text(&moved.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(changed_regions(&old_far, &new_far).is_empty());
+        // A reordered file holds no new line: nothing to scan.
+        let old_lines = numbered(30);
+        let old_far = text(&old_lines.iter().map(String::as_str).collect::<Vec<_>>());
+        let reordered: Vec<&str> = old_lines.iter().rev().map(String::as_str).collect();
+        assert!(changed_regions(&old_far, &text(&reordered)).is_empty());
+        // In a file with few changes, a line that moved may be scanned again, with its context,
+        // but not more.
+        let mut edited = old_lines.clone();
+        edited.swap(10, 11);
+        edited[25] = "changed = 1".to_string();
+        let new_edited = text(&edited.iter().map(String::as_str).collect::<Vec<_>>());
+        let got = covered(&new_edited, &changed_regions(&old_far, &new_edited));
+        assert!(got.contains(&"changed = 1".to_string()));
+        assert!(got.len() <= 2 * (1 + 2 * CONTEXT_LINES), "{}", got.len());
     }
 
     #[test]
