@@ -9,7 +9,7 @@ use crate::decode;
 use crate::engine::{Engine, Match, Scratch};
 use crate::filter::{inline, Allowlist};
 use crate::finding::{self, Finding, LineIndex, Provenance, Skipped};
-use crate::registry::matcher::{Matcher, RegMatch};
+use crate::registry::matcher::{self, Matcher, RegMatch};
 use crate::rules::Severity;
 
 /// Rule id of a registered token that no rule matched.
@@ -70,6 +70,9 @@ pub struct Scanner {
     registry: Option<Matcher>,
     /// Whether the registry can be matched in the base64 runs found for decoding.
     registry_in_runs: bool,
+    /// Otherwise, the bytes of base64 or of registered tokens, and the shortest run that either
+    /// needs: runs of these are found once per blob and serve both.
+    shared_runs: Option<(Box<[bool; 256]>, usize)>,
 }
 
 /// Per-thread state of a [`Scanner`].
@@ -79,17 +82,26 @@ pub struct ThreadState {
     matches: Vec<Match>,
     registered: Vec<RegMatch>,
     runs: Vec<(usize, usize)>,
+    wider: Vec<(usize, usize)>,
 }
 
 impl Scanner {
     /// A scanner over `engine` with `allowlist`.
     pub fn new(engine: Engine, allowlist: Allowlist, options: ScanOptions) -> Scanner {
-        Scanner { engine, allowlist, options, registry: None, registry_in_runs: false }
+        Scanner { engine, allowlist, options, registry: None, registry_in_runs: false, shared_runs: None }
     }
 
     /// Also looks every blob up against the NDA registry.
     pub fn with_registry(mut self, matcher: Matcher) -> Scanner {
         self.registry_in_runs = matcher.covered_by(&decode::BASE64_BYTE, decode::MIN_BASE64);
+        if !self.registry_in_runs {
+            let (bytes, min) = matcher.token_bytes();
+            let mut union = Box::new(decode::BASE64_BYTE);
+            for (u, b) in union.iter_mut().zip(bytes) {
+                *u |= *b;
+            }
+            self.shared_runs = Some((union, min.min(decode::MIN_BASE64)));
+        }
         self.registry = (!matcher.is_empty()).then_some(matcher);
         self
     }
@@ -132,12 +144,19 @@ impl Scanner {
             }
             state.matches = matches;
         }
-        // Runs of base64 bytes: found once, for decoding and for the registry when its tokens
-        // lie in such runs.
-        let share = self.registry.is_some() && self.registry_in_runs;
+        // Runs of base64 bytes, found once for decoding and for the registry: directly when
+        // registered tokens lie in such runs, else within runs of a class holding both.
         let mut runs = std::mem::take(&mut state.runs);
+        let mut wider = std::mem::take(&mut state.wider);
         runs.clear();
-        if !self.options.no_decode || share {
+        wider.clear();
+        let shared = self.registry.is_some().then_some(self.shared_runs.as_ref()).flatten();
+        if let Some((union, min)) = shared {
+            matcher::for_runs(data, 0, data.len(), union, *min, |s, e| wider.push((s, e)));
+            if !self.options.no_decode {
+                decode::base64_runs_in(data, &wider, &mut runs);
+            }
+        } else if !self.options.no_decode || self.registry.is_some() {
             runs.extend(decode::base64_runs(data));
         }
         if !self.options.no_decode {
@@ -146,15 +165,15 @@ impl Scanner {
         }
         if let Some(reg) = &self.registry {
             state.registered.clear();
-            if share {
-                reg.find_in(data, &decode::BASE64_BYTE, &runs, &mut state.registered);
-            } else {
-                reg.find(data, &mut state.registered);
+            match shared {
+                Some((union, _)) => reg.find_in(data, union, &wider, &mut state.registered),
+                None => reg.find_in(data, &decode::BASE64_BYTE, &runs, &mut state.registered),
             }
             for m in &state.registered {
                 self.attach_registered(data, m, origin, &mut lines, &mut result);
             }
         }
+        state.wider = wider;
         state.runs = runs;
         result
     }

@@ -205,7 +205,13 @@ impl Matcher {
         self.min_len >= min && self.any.iter().zip(member).all(|(a, m)| !*a || *m)
     }
 
-    /// [`Matcher::find`], given the maximal runs of the bytes of [`Matcher::covered_by`].
+    /// The bytes registered tokens are made of, and the shortest registered length.
+    pub fn token_bytes(&self) -> (&[bool; 256], usize) {
+        (&self.any, self.min_len)
+    }
+
+    /// [`Matcher::find`], given the maximal runs (at least as long as the shortest entry) of
+    /// `member` bytes, a class that holds every byte of [`Matcher::token_bytes`].
     pub fn find_in(&self, data: &[u8], member: &[bool; 256], runs: &[(usize, usize)], out: &mut Vec<RegMatch>) {
         // Runs of exactly this registry's bytes need no splitting.
         let same = member == &self.any;
@@ -267,7 +273,14 @@ impl Matcher {
 /// Calls `f(start, end)` for every maximal run of `member` bytes in `data[from..to]` that is at
 /// least `min` long. Probes one byte every `min` bytes where no run is (a run of `min` bytes must
 /// cover the probe), so that text with short runs is skipped quickly.
-fn for_runs(data: &[u8], from: usize, to: usize, member: &[bool; 256], min: usize, mut f: impl FnMut(usize, usize)) {
+pub fn for_runs(
+    data: &[u8],
+    from: usize,
+    to: usize,
+    member: &[bool; 256],
+    min: usize,
+    mut f: impl FnMut(usize, usize),
+) {
     if min == 0 || min == usize::MAX {
         return;
     }
