@@ -157,7 +157,7 @@ impl Scanner {
                 decode::base64_runs_in(data, &wider, &mut runs);
             }
         } else if !self.options.no_decode || self.registry.is_some() {
-            runs.extend(decode::base64_runs(data));
+            decode::base64_runs(data, &mut runs);
         }
         if !self.options.no_decode {
             let mut budget = decode::MAX_DECODED_PER_BLOB;

@@ -303,6 +303,32 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_split_at_every_newline() {
+        let mut seed = 0x0123_4567_89ab_cdefu64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..500 {
+            let len = (next() % 300) as usize;
+            let every = 1 + next() % 90;
+            let data: Vec<u8> = (0..len).map(|_| if next() % every == 0 { b'\n' } else { b'x' }).collect();
+            let got: Vec<(usize, &[u8])> = lines(&data).collect();
+            let mut want = Vec::new();
+            let mut start = 0;
+            for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+                if start < data.len() || (i == 0 && !data.is_empty()) {
+                    want.push((start, line));
+                }
+                start += line.len() + 1;
+            }
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&data));
+        }
+    }
+
+    #[test]
     fn common_ends_agree_with_a_byte_by_byte_count() {
         let base: Vec<u8> = (0..700u32).map(|i| b'a' + (i % 23) as u8).collect();
         for cut in [0usize, 1, 63, 64, 65, 128, 333, 699] {
