@@ -355,13 +355,8 @@ mod tests {
         let mut wide = BASE64_BYTE;
         wide[usize::from(b'=')] = true;
         wide[usize::from(b'.')] = true;
-        let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testutil::XorShift::new(0x1234_5678_9abc_def1u64);
+        let mut next = move || rng.next();
         for round in 0..2000 {
             let len = (next() % 200) as usize;
             let sep_every = 1 + (round % 40) as u64;
@@ -384,13 +379,8 @@ mod tests {
         // The definition: maximal runs of URL characters holding an escape, as this regex finds.
         let re = regex::bytes::Regex::new(r"[A-Za-z0-9%._~+\-:@!$&'*,;=]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-:@!$&'*,;=]*")
             .expect("valid pattern");
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testutil::XorShift::new(0x9e37_79b9_7f4a_7c15u64);
+        let mut next = move || rng.next();
         for _ in 0..3000 {
             let len = (next() % 80) as usize;
             let alphabet = b"%%%2Fa9gZ=._ \n\"/?#";
@@ -426,13 +416,8 @@ mod tests {
     fn bit_masks_find_exactly_the_runs_of_the_definition() {
         // Seeded inputs mixing base64 characters with separators: runs of every length around
         // the minimum, across 64-byte blocks, several blocks long, at both ends of the input.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testutil::XorShift::new(0x2545_f491_4f6c_dd1du64);
+        let mut next = move || rng.next();
         for round in 0..3000 {
             let len = (next() % 400) as usize;
             let sep_every = 1 + (round % 150) as u64;

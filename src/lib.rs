@@ -31,5 +31,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+#[cfg(test)]
+mod testutil;
 
 pub use error::{Error, Result};

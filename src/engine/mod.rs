@@ -333,13 +333,8 @@ mod tests {
         let plain =
             aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(keywords).expect("automaton");
         let longest = keywords.iter().map(|k| k.len()).max().unwrap_or(0);
-        let mut seed = 0x5851_f42d_4c95_7f2du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testutil::XorShift::new(0x5851_f42d_4c95_7f2du64);
+        let mut next = move || rng.next();
         for round in 0..400 {
             let len = MIN_LANED - 64 + (next() % 2048) as usize;
             let mut data: Vec<u8> = (0..len).map(|_| b"xyz .=_\n"[(next() % 8) as usize]).collect();

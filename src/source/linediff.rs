@@ -262,13 +262,8 @@ mod tests {
     #[test]
     fn every_line_of_new_is_in_old_or_in_a_region() {
         // Seeded random edits: each line of the new version is either an old line or covered.
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testutil::XorShift::new(0x9E37_79B9_7F4A_7C15u64);
+        let mut next = move || rng.next();
         for _ in 0..300 {
             let old_lines: Vec<String> = (0..(next() % 60)).map(|_| format!("l{}", next() % 50)).collect();
             let mut new_lines = old_lines.clone();
@@ -304,13 +299,8 @@ mod tests {
 
     #[test]
     fn lines_are_split_at_every_newline() {
-        let mut seed = 0x0123_4567_89ab_cdefu64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testutil::XorShift::new(0x0123_4567_89ab_cdefu64);
+        let mut next = move || rng.next();
         for _ in 0..500 {
             let len = (next() % 300) as usize;
             let every = 1 + next() % 90;
