@@ -108,8 +108,9 @@ pub fn base64_runs(data: &[u8], out: &mut Vec<(usize, usize)>) {
     }
 }
 
-/// Bit `i` set where bits `i..i + 16` of `m` are all set ([`MIN_BASE64`] is 16).
-const _: () = assert!(MIN_BASE64 == 16);
+const _: () = assert!(MIN_BASE64 == 16, "sixteen_in_a_row finds runs of MIN_BASE64 bits");
+
+/// Bit `i` set where bits `i..i + 16` of `m` are all set.
 fn sixteen_in_a_row(m: u64) -> u64 {
     let m2 = m & (m >> 1);
     let m4 = m2 & (m2 >> 2);

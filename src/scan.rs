@@ -68,10 +68,9 @@ pub struct Scanner {
     allowlist: Allowlist,
     options: ScanOptions,
     registry: Option<Matcher>,
-    /// Whether the registry can be matched in the base64 runs found for decoding.
-    registry_in_runs: bool,
-    /// Otherwise, the bytes of base64 or of registered tokens, and the shortest run that either
-    /// needs: runs of these are found once per blob and serve both.
+    /// When registered tokens may hold bytes outside the decoder's base64 runs: the bytes of
+    /// either, and the shortest run that either needs. Runs of these are found once per blob and
+    /// serve both. (Otherwise the registry is matched in the decoder's runs.)
     shared_runs: Option<(Box<[bool; 256]>, usize)>,
 }
 
@@ -88,13 +87,12 @@ pub struct ThreadState {
 impl Scanner {
     /// A scanner over `engine` with `allowlist`.
     pub fn new(engine: Engine, allowlist: Allowlist, options: ScanOptions) -> Scanner {
-        Scanner { engine, allowlist, options, registry: None, registry_in_runs: false, shared_runs: None }
+        Scanner { engine, allowlist, options, registry: None, shared_runs: None }
     }
 
     /// Also looks every blob up against the NDA registry.
     pub fn with_registry(mut self, matcher: Matcher) -> Scanner {
-        self.registry_in_runs = matcher.covered_by(&decode::BASE64_BYTE, decode::MIN_BASE64);
-        if !self.registry_in_runs {
+        if !matcher.covered_by(&decode::BASE64_BYTE, decode::MIN_BASE64) {
             let (bytes, min) = matcher.token_bytes();
             let mut union = Box::new(decode::BASE64_BYTE);
             for (u, b) in union.iter_mut().zip(bytes) {

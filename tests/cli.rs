@@ -341,6 +341,40 @@ fn writes_the_report_to_an_output_file() {
 }
 
 #[test]
+fn an_output_path_that_is_a_pipe_or_a_symlink_stays_one() {
+    // Reports are written through a temporary file renamed into place; that must not replace a
+    // device or named pipe (`-o /dev/null` as root would replace /dev/null with a file) or a
+    // symlink with a regular file.
+    use std::os::unix::fs::FileTypeExt;
+    let mut g = Gen::new(17);
+    let t = Tree::new();
+    t.write("src/a.txt", format!("{}\n", g.github_pat()));
+    let fifo = t.path().join("report.pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).expect("read the pipe"))
+    };
+    let scan_root = t.path().join("src");
+    let out = ndaguard().args(["scan", "--format", "json", "-o"]).arg(&fifo).arg(&scan_root).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // Checked before reading: had the pipe been replaced, the reader would wait forever.
+    assert!(std::fs::symlink_metadata(&fifo).expect("pipe").file_type().is_fifo());
+    let json: serde_json::Value = serde_json::from_slice(&reader.join().expect("reader")).expect("json from the pipe");
+    assert_eq!(json["summary"]["findings"], 1);
+
+    let target = t.write("reports/latest.json", "old");
+    let link = t.path().join("report.json");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let out = ndaguard().args(["scan", "--format", "json", "-o"]).arg(&link).arg(&scan_root).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&target).expect("target")).expect("json");
+    assert_eq!(json["summary"]["findings"], 1);
+}
+
+#[test]
 fn hostile_file_names_cannot_inject_terminal_sequences() {
     let mut g = Gen::new(16);
     let t = Tree::new();

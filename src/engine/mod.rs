@@ -3,9 +3,9 @@
 //! One Aho-Corasick automaton (a DFA) holds every rule's keywords (ASCII case-insensitive). A
 //! pass over the input marks the rules whose keywords occur (see [`keywords_in`]: the input is
 //! cut into lanes walked in step, since a DFA walking one stream waits on each transition's
-//! memory load); only those rules' regexes run, each over the
-//! whole input with `regex::bytes`. A regex is compiled the first time a rule is a candidate
-//! (most scans need few of them), so start-up costs only the automaton.
+//! memory load); only those rules' regexes run, each over the whole input with `regex::bytes`.
+//! A regex is compiled the first time a rule is a candidate (most scans need few of them), so
+//! start-up costs only the automaton.
 //!
 //! Each capture of the `secret` group then goes through the rule's filters: entropy, checksum,
 //! stopwords, `allow` regexes, the built-in placeholder filter and, for generic rules, the

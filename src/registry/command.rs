@@ -185,13 +185,11 @@ fn save(path: &Path, text: &str) -> Result<()> {
     Registry::parse(&path.display().to_string(), text).context("refusing to write an invalid registry")?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))?;
+    let mut bytes = text.as_bytes().to_vec();
     if !text.ends_with('\n') {
-        tmp.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+        bytes.push(b'\n');
     }
-    tmp.as_file().sync_all().ok();
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    crate::output::write_whole(path, &bytes).map_err(|e| Error::io(path, e))?;
     Ok(())
 }
 

@@ -20,7 +20,6 @@ use std::ops::Range;
 pub const CONTEXT_LINES: usize = 3;
 /// How many old lines ahead a line of `new` is looked for before it counts as unmatched.
 const WINDOW: usize = 16;
-
 /// Regions closer than this many bytes are merged into one.
 const MERGE_GAP: usize = 512;
 
@@ -116,9 +115,9 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
 
 /// The byte ranges of `new` to scan so that every line of `new` is covered by this scan or by
 /// the scan of `old`: runs of lines that `old` does not hold (and possibly a few that moved),
-/// each widened by [`CONTEXT_LINES`]
-/// lines on both sides, merged where they touch. Ranges start at line starts and end at line
-/// ends (past the `\n`), in order. Empty when `new` holds only lines of `old`.
+/// each widened by [`CONTEXT_LINES`] lines on both sides, merged where they touch. Ranges start
+/// at line starts and end at line ends (past the `\n`), in order. Empty when `new` holds only
+/// lines of `old`.
 pub fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
     // Common prefix and suffix, in whole lines.
     let same = common_prefix(old, new);
