@@ -176,6 +176,10 @@ impl Engine {
         if rule.generic && path.is_some_and(falsepos::is_generated_path) {
             return;
         }
+        // Most candidate rules match nothing: a plain search says so without setting up captures.
+        if !c.regex.is_match(data) {
+            return;
+        }
         for caps in c.regex.captures_iter(data) {
             let Some(s) = caps.name("secret") else { continue };
             let secret = s.as_bytes();
