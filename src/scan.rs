@@ -68,7 +68,7 @@ pub struct Scanner {
     allowlist: Allowlist,
     options: ScanOptions,
     registry: Option<Matcher>,
-    /// When registered tokens may hold bytes outside the decoder's base64 runs: the bytes of
+    /// With a registry whose tokens may hold bytes outside the decoder's base64 runs: the bytes of
     /// either, and the shortest run that either needs. Runs of these are found once per blob and
     /// serve both. (Otherwise the registry is matched in the decoder's runs.)
     shared_runs: Option<(Box<[bool; 256]>, usize)>,
@@ -92,6 +92,9 @@ impl Scanner {
 
     /// Also looks every blob up against the NDA registry.
     pub fn with_registry(mut self, matcher: Matcher) -> Scanner {
+        if matcher.is_empty() {
+            return self;
+        }
         if !matcher.covered_by(&decode::BASE64_BYTE, decode::MIN_BASE64) {
             let (bytes, min) = matcher.token_bytes();
             let mut union = Box::new(decode::BASE64_BYTE);
@@ -100,7 +103,7 @@ impl Scanner {
             }
             self.shared_runs = Some((union, min.min(decode::MIN_BASE64)));
         }
-        self.registry = (!matcher.is_empty()).then_some(matcher);
+        self.registry = Some(matcher);
         self
     }
 
@@ -148,7 +151,7 @@ impl Scanner {
         let mut wider = std::mem::take(&mut state.wider);
         runs.clear();
         wider.clear();
-        let shared = self.registry.is_some().then_some(self.shared_runs.as_ref()).flatten();
+        let shared = self.shared_runs.as_ref();
         if let Some((union, min)) = shared {
             matcher::for_runs(data, 0, data.len(), union, *min, |s, e| wider.push((s, e)));
             if !self.options.no_decode {

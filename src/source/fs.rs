@@ -179,15 +179,35 @@ pub fn read_file(path: &Path, max_size: u64) -> Content {
     classify(data)
 }
 
-/// Decides whether bytes are text (transcoding UTF-16) or binary.
+/// What some bytes are, by [`kind_of`].
+pub enum Kind {
+    /// UTF-16 text, transcoded to UTF-8.
+    Utf16(Vec<u8>),
+    /// Binary: not scanned (see [`BINARY_DETAIL`]).
+    Binary,
+    /// Text to scan as it is.
+    Plain,
+}
+
+/// Decides whether bytes are text (UTF-16 first, transcoded) or binary: the one rule for files,
+/// standard input and git blobs. Borrows, so that a caller holding the bytes keeps them.
+pub fn kind_of(data: &[u8]) -> Kind {
+    if let Some(text) = decode_utf16(data) {
+        Kind::Utf16(text)
+    } else if is_binary(data) {
+        Kind::Binary
+    } else {
+        Kind::Plain
+    }
+}
+
+/// [`kind_of`] for owned bytes.
 pub fn classify(data: Vec<u8>) -> Content {
-    if let Some(text) = decode_utf16(&data) {
-        return Content::Text(text);
+    match kind_of(&data) {
+        Kind::Utf16(text) => Content::Text(text),
+        Kind::Binary => Content::Skip(SkipReason::Binary, BINARY_DETAIL.into()),
+        Kind::Plain => Content::Text(data),
     }
-    if is_binary(&data) {
-        return Content::Skip(SkipReason::Binary, BINARY_DETAIL.into());
-    }
-    Content::Text(data)
 }
 
 /// Why a binary file is skipped.

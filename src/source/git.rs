@@ -427,13 +427,11 @@ fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText<'_> {
     if blob.size() as u64 > max {
         return BlobText::Skip(SkipReason::TooLarge, format!("blob {oid}: {} bytes > limit of {max}", blob.size()));
     }
-    if let Some(text) = fsrc::decode_utf16(blob.content()) {
-        return BlobText::Text(Text::Owned(text));
+    match fsrc::kind_of(blob.content()) {
+        fsrc::Kind::Utf16(text) => BlobText::Text(Text::Owned(text)),
+        fsrc::Kind::Binary => BlobText::Skip(SkipReason::Binary, format!("blob {oid}: {}", fsrc::BINARY_DETAIL)),
+        fsrc::Kind::Plain => BlobText::Text(Text::Blob(blob)),
     }
-    if fsrc::is_binary(blob.content()) {
-        return BlobText::Skip(SkipReason::Binary, format!("blob {oid}: {}", fsrc::BINARY_DETAIL));
-    }
-    BlobText::Text(Text::Blob(blob))
 }
 
 /// What a blob must hold to carry a finding: the secret itself, or for a secret found decoded,
