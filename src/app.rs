@@ -270,14 +270,24 @@ fn scan_command(args: &ScanArgs) -> Result<u8> {
 pub fn run_scan(args: &ScanArgs, progress: bool) -> Result<ScanReport> {
     let started = Instant::now();
     let started_at = OffsetDateTime::now_utc();
-    let prepared = prepare(args)?;
+    // A history's commits and changes are read while the rules load (they need none).
+    let (prepared, plan) = std::thread::scope(|s| {
+        let plan = args.history.then(|| {
+            let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+            s.spawn(move || git::plan_history(&root, args.threads.unwrap_or(0)))
+        });
+        let prepared = prepare(args);
+        let plan = plan.map(|h| h.join().unwrap_or_else(|_| Err(Error::Usage("reading the history failed".into()))));
+        (prepared, plan)
+    });
+    let prepared = prepared?;
     let baseline = load_baseline(&prepared, args)?;
     install_interrupt_handler();
     let stdin = prepared.root.as_os_str() == "-";
     let git_opts =
         || GitOptions { root: prepared.root.clone(), threads: prepared.threads, max_file_size: prepared.max_file_size };
-    let (mode, collected) = if args.history {
-        (Mode::History, git::scan_history(&prepared.scanner, &git_opts())?)
+    let (mode, collected) = if let Some(plan) = plan {
+        (Mode::History, git::scan_planned(&prepared.scanner, plan?, prepared.max_file_size)?)
     } else if let Some(range) = &args.range {
         (Mode::Range, git::scan_range(&prepared.scanner, &git_opts(), range)?)
     } else if args.staged {

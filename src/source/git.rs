@@ -14,6 +14,7 @@
 //! object; the scan goes on and the exit code says that something could not be read.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffOptions, FileMode, ObjectType, Oid, Repository, RevparseMode, Sort, Tree};
@@ -62,6 +63,29 @@ enum ChangeKind {
     Symlink,
     Submodule,
 }
+
+/// Hashes an object id by its first eight bytes. Ids are uniformly distributed already (and a
+/// repository cannot be crafted to collide on 64 bits of SHA-1), so SipHash would only cost time:
+/// the history scan keeps several maps over every blob and commit.
+#[derive(Default)]
+struct OidHasher(u64);
+
+impl Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut w = [0u8; 8];
+        let n = bytes.len().min(8);
+        w[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(w);
+    }
+    /// The length prefix of the id's bytes: always the same, so it adds nothing.
+    fn write_usize(&mut self, _: usize) {}
+}
+
+type OidMap<V> = HashMap<Oid, V, BuildHasherDefault<OidHasher>>;
+type OidSet = HashSet<Oid, BuildHasherDefault<OidHasher>>;
 
 /// What one commit's diff against its parent(s) gave.
 #[derive(Debug, Default)]
@@ -556,8 +580,8 @@ fn relabel(f: &Finding, path: &str, p: Option<&Provenance>) -> Finding {
 }
 
 /// Loads provenance for the given commits (in their order).
-fn commit_infos(repo: &Repository, commits: &[Oid]) -> HashMap<Oid, CommitInfo> {
-    let mut infos = HashMap::with_capacity(commits.len());
+fn commit_infos(repo: &Repository, commits: &[Oid]) -> OidMap<CommitInfo> {
+    let mut infos = OidMap::with_capacity_and_hasher(commits.len(), Default::default());
     for (order, &oid) in commits.iter().enumerate() {
         if let Ok(c) = repo.find_commit(oid) {
             infos.insert(oid, CommitInfo { provenance: provenance(&c), order });
@@ -576,16 +600,16 @@ fn first_key(info: &CommitInfo) -> (i64, usize) {
 struct BestFinding {
     finding: Finding,
     key: (i64, usize),
-    blobs: HashSet<Oid>,
+    blobs: OidSet,
     needles: Vec<Vec<u8>>,
 }
 
 /// Where each blob is used: (path, introducing commit), the earliest commit per path.
-type BlobUses = HashMap<Oid, Vec<(String, Oid)>>;
+type BlobUses = OidMap<Vec<(String, Oid)>>;
 
-fn record_use(uses: &mut BlobUses, infos: &HashMap<Oid, CommitInfo>, blob: Oid, path: &str, commit: Oid) {
+fn record_use(uses: &mut BlobUses, infos: &OidMap<CommitInfo>, blob: Oid, path: String, commit: Oid) {
     let list = uses.entry(blob).or_default();
-    match list.iter_mut().find(|(p, _)| p == path) {
+    match list.iter_mut().find(|(p, _)| *p == path) {
         Some(entry) => {
             let better = match (infos.get(&commit), infos.get(&entry.1)) {
                 (Some(new), Some(old)) => first_key(new) < first_key(old),
@@ -595,7 +619,7 @@ fn record_use(uses: &mut BlobUses, infos: &HashMap<Oid, CommitInfo>, blob: Oid, 
                 entry.1 = commit;
             }
         }
-        None => list.push((path.to_string(), commit)),
+        None => list.push((path, commit)),
     }
 }
 
@@ -603,9 +627,32 @@ fn is_interrupted() -> bool {
     crate::app::interrupted()
 }
 
-/// Scans every blob reachable from any ref.
-pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
-    let repo = open(&opts.root)?;
+/// What a history holds, read before any blob is: the commits, the (path, blob) changes each
+/// introduced and the version each blob replaced. It needs no rules, so [`plan_history`] can run
+/// while they load.
+pub struct HistoryPlan {
+    git_dir: PathBuf,
+    pool: rayon::ThreadPool,
+    commits: Vec<Oid>,
+    infos: OidMap<CommitInfo>,
+    uses: BlobUses,
+    bases: OidMap<Base>,
+    out: Collected,
+    clock: std::time::Instant,
+}
+
+/// With `NDAGUARD_TIMING` set, says on stderr when a phase of a history scan ended.
+fn phase(clock: &std::time::Instant, name: &str) {
+    if std::env::var_os("NDAGUARD_TIMING").is_some() {
+        eprintln!("ndaguard: timing: {name} at {:.3} s", clock.elapsed().as_secs_f64());
+    }
+}
+
+/// Reads the commits of the repository at `root` and what each introduced (steps 1 and 2 of a
+/// history scan), with `threads` workers (0: one per core).
+pub fn plan_history(root: &Path, threads: usize) -> Result<HistoryPlan> {
+    let clock = std::time::Instant::now();
+    let repo = open(root)?;
     let git_dir = repo.path().to_path_buf();
     let mut out = Collected::default();
     if repo.is_shallow() {
@@ -616,20 +663,8 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
         );
     }
     let commits = all_commits(&repo, &mut out.skipped)?;
-    if commits.is_empty() {
-        out.notes.push("the repository has no commits".into());
-        return Ok(out);
-    }
     let infos = commit_infos(&repo, &commits);
-    let pool = pool(opts.threads)?;
-
-    let clock = std::time::Instant::now();
-    let timing = std::env::var_os("NDAGUARD_TIMING").is_some();
-    let phase = |name: &str| {
-        if timing {
-            eprintln!("ndaguard: timing: {name} at {:.3} s", clock.elapsed().as_secs_f64());
-        }
-    };
+    let pool = pool(threads)?;
     // 1. What each commit introduced, in parallel.
     let per_commit: Vec<(Oid, CommitChanges)> = pool.install(|| {
         commits
@@ -643,32 +678,47 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
             )
             .collect()
     });
-
-    phase("diffs");
     // 2. Unique blobs with their paths and first commits, and the version each replaced.
-    let mut uses: BlobUses = HashMap::new();
-    let mut bases: HashMap<Oid, Base> = HashMap::new();
+    let mut uses = BlobUses::default();
+    let mut bases = OidMap::<Base>::default();
     let mut special: HashMap<String, SkipReason> = HashMap::new();
-    for (oid, ch) in &per_commit {
-        out.skipped.extend(ch.errors.iter().cloned());
-        for c in &ch.changes {
+    for (oid, ch) in per_commit {
+        out.skipped.extend(ch.errors);
+        for c in ch.changes {
             match c.kind {
                 ChangeKind::File => {
-                    record_use(&mut uses, &infos, c.blob, &c.path, *oid);
                     record_base(&mut bases, c.blob, c.old);
+                    record_use(&mut uses, &infos, c.blob, c.path, oid);
                 }
                 ChangeKind::Symlink => {
-                    special.entry(c.path.clone()).or_insert(SkipReason::Symlink);
+                    special.entry(c.path).or_insert(SkipReason::Symlink);
                 }
                 ChangeKind::Submodule => {
-                    special.insert(c.path.clone(), SkipReason::Submodule);
+                    special.insert(c.path, SkipReason::Submodule);
                 }
             }
         }
     }
-    drop(per_commit);
     push_special(&mut out, special);
+    phase(&clock, "changes");
+    Ok(HistoryPlan { git_dir, pool, commits, infos, uses, bases, out, clock })
+}
 
+/// Scans every blob reachable from any ref.
+pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
+    scan_planned(scanner, plan_history(&opts.root, opts.threads)?, opts.max_file_size)
+}
+
+/// Scans the blobs of a [`plan_history`] (steps 3 to 6): each unique blob once, each version
+/// for the lines its base lacks; blobs larger than `max` are skipped.
+pub fn scan_planned(scanner: &Scanner, plan: HistoryPlan, max: u64) -> Result<Collected> {
+    let HistoryPlan { git_dir, pool, commits, infos, uses, bases, mut out, clock } = plan;
+    if commits.is_empty() {
+        out.notes.push("the repository has no commits".into());
+        return Ok(out);
+    }
+    let (git_dir, commits, infos, bases) = (&git_dir, &commits, &infos, &bases);
+    let phase = |name: &str| phase(&clock, name);
     // 3. Drop allowlisted paths; a blob used only under allowlisted paths is skipped.
     let allow = scanner.allowlist();
     let mut blobs: Vec<(Oid, Vec<(String, Oid)>)> = Vec::with_capacity(uses.len());
@@ -683,23 +733,24 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
             });
             continue;
         }
-        list.sort_by_key(|(p, c)| (infos.get(c).map(first_key), p.clone()));
+        if list.len() > 1 {
+            list.sort_by(|(p, c), (q, d)| (infos.get(c).map(first_key), p).cmp(&(infos.get(d).map(first_key), q)));
+        }
         blobs.push((blob, list));
     }
     // Versions of one path next to each other: the pack's delta chains stay in libgit2's cache.
-    blobs.sort_by(|(a, la), (b, lb)| la[0].0.cmp(&lb[0].0).then(a.cmp(b)));
-    let mut base_of = base_links(&blobs, &bases);
+    pool.install(|| blobs.par_sort_unstable_by(|(a, la), (b, lb)| la[0].0.cmp(&lb[0].0).then(a.cmp(b))));
+    let mut base_of = base_links(&blobs, bases);
     let tasks = version_chains(&blobs, &mut base_of);
 
     phase("blob index");
     // 4. Scan each unique blob once, in parallel: each task walks versions of a path, each
     //    scanned for the lines its base version lacks.
-    let max = opts.max_file_size;
     let scanned: Vec<(usize, BlobScan)> = pool.install(|| {
         tasks
             .par_iter()
             .map_init(
-                || (Repository::open(&git_dir).ok(), ThreadState::default()),
+                || (Repository::open(git_dir).ok(), ThreadState::default()),
                 |(repo, state), task| {
                     let mut done = Vec::with_capacity(task.len());
                     // The text of the version scanned last: usually the base of the next one.
@@ -779,7 +830,7 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
                             BestFinding {
                                 finding: relabel(f, path, Some(&info.provenance)),
                                 key: k,
-                                blobs: HashSet::from([*blob]),
+                                blobs: OidSet::from_iter([*blob]),
                                 needles: res.needles.get(fi).cloned().into_iter().collect(),
                             },
                         );
@@ -796,7 +847,7 @@ pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
     let counts = if wanted.is_empty() || is_interrupted() {
         vec![0u64; wanted.len()]
     } else {
-        pool.install(|| carried_counts(&git_dir, &commits, &wanted, &base_of))
+        pool.install(|| carried_counts(git_dir, commits, &wanted, &base_of))
     };
     phase("carried counts");
     let findings: Vec<Finding> = best
@@ -821,7 +872,7 @@ enum Base {
     Whole,
 }
 
-fn record_base(bases: &mut HashMap<Oid, Base>, blob: Oid, old: Option<Oid>) {
+fn record_base(bases: &mut OidMap<Base>, blob: Oid, old: Option<Oid>) {
     let seen = bases.get(&blob).copied();
     let next = match (seen, old) {
         (_, None) => Base::Whole,
@@ -836,8 +887,8 @@ fn record_base(bases: &mut HashMap<Oid, Base>, blob: Oid, old: Option<Oid>) {
 /// in this run (not allowlisted away), so that its lines were covered; the links cannot form a
 /// cycle (a base appears in history before every version built on it), and any that did would be
 /// broken by [`version_chains`].
-fn base_links(blobs: &[(Oid, Vec<(String, Oid)>)], bases: &HashMap<Oid, Base>) -> HashMap<Oid, Oid> {
-    let scanned: HashSet<Oid> = blobs.iter().map(|(b, _)| *b).collect();
+fn base_links(blobs: &[(Oid, Vec<(String, Oid)>)], bases: &OidMap<Base>) -> OidMap<Oid> {
+    let scanned: OidSet = blobs.iter().map(|(b, _)| *b).collect();
     blobs
         .iter()
         .filter_map(|(b, _)| match bases.get(b) {
@@ -851,8 +902,8 @@ fn base_links(blobs: &[(Oid, Vec<(String, Oid)>)], bases: &HashMap<Oid, Base>) -
 /// built on it, depth first), so that a version's base is usually the text read just before it.
 /// Links that do not lead back to a root (impossible in a well-formed history) are dropped: those
 /// blobs are scanned whole.
-fn version_chains(blobs: &[(Oid, Vec<(String, Oid)>)], base_of: &mut HashMap<Oid, Oid>) -> Vec<Vec<usize>> {
-    let index: HashMap<Oid, usize> = blobs.iter().enumerate().map(|(i, (b, _))| (*b, i)).collect();
+fn version_chains(blobs: &[(Oid, Vec<(String, Oid)>)], base_of: &mut OidMap<Oid>) -> Vec<Vec<usize>> {
+    let index: OidMap<usize> = blobs.iter().enumerate().map(|(i, (b, _))| (*b, i)).collect();
     let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
     for (i, (b, _)) in blobs.iter().enumerate() {
         if let Some(parent) = base_of.get(b).and_then(|a| index.get(a)) {
@@ -893,14 +944,14 @@ fn version_chains(blobs: &[(Oid, Vec<(String, Oid)>)], base_of: &mut HashMap<Oid
 struct Carrier<'a> {
     path: &'a str,
     /// Blobs in which the secret was found at this path.
-    blobs: &'a HashSet<Oid>,
+    blobs: &'a OidSet,
     /// What a blob must hold to carry the secret (any one of them).
     needles: &'a [Vec<u8>],
 }
 
 /// Whether `blob` was scanned only for lines new against a chain of bases that reaches one of
 /// `blobs`: then it may carry the secret in a line it did not scan.
-fn derives_from(blob: Oid, blobs: &HashSet<Oid>, base_of: &HashMap<Oid, Oid>) -> bool {
+fn derives_from(blob: Oid, blobs: &OidSet, base_of: &OidMap<Oid>) -> bool {
     let mut cur = blob;
     for _ in 0..=base_of.len() {
         match base_of.get(&cur) {
@@ -914,7 +965,7 @@ fn derives_from(blob: Oid, blobs: &HashSet<Oid>, base_of: &HashMap<Oid, Oid>) ->
 
 /// For each carrier, how many of `commits` have, at its path, a blob in which the secret was
 /// found, or a later version built on one that still holds the secret's line.
-fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], base_of: &HashMap<Oid, Oid>) -> Vec<u64> {
+fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], base_of: &OidMap<Oid>) -> Vec<u64> {
     let partial: Vec<Vec<u64>> = commits
         .par_chunks(64)
         .map_init(
@@ -966,8 +1017,8 @@ struct Subtractor<'a> {
     max: u64,
     state: ThreadState,
     /// Secret digests per scanned blob (old sides are scanned once each).
-    cache: HashMap<Oid, HashSet<[u8; 32]>>,
-    skipped_seen: HashSet<Oid>,
+    cache: OidMap<HashSet<[u8; 32]>>,
+    skipped_seen: OidSet,
 }
 
 impl<'a> Subtractor<'a> {
@@ -977,8 +1028,8 @@ impl<'a> Subtractor<'a> {
             scanner,
             max,
             state: ThreadState::default(),
-            cache: HashMap::new(),
-            skipped_seen: HashSet::new(),
+            cache: OidMap::default(),
+            skipped_seen: OidSet::default(),
         }
     }
 
