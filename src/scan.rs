@@ -189,17 +189,23 @@ impl Scanner {
         state: &mut ThreadState,
     ) -> BlobResult {
         let mut out = BlobResult::default();
+        // Newlines are counted up to `counted` (a region start), only when a region has findings.
         let mut counted = 0usize;
         let mut lines_before = 0usize;
+        let mut scanned_to = 0usize;
         for r in regions {
             let (start, end) = (r.start.min(data.len()), r.end.min(data.len()));
-            if start >= end || start < counted {
+            if start >= end || start < scanned_to {
+                continue;
+            }
+            scanned_to = start;
+            let res = self.scan(&data[start..end], origin, state);
+            out.suppressed += res.suppressed;
+            if res.findings.is_empty() {
                 continue;
             }
             lines_before += memchr::memchr_iter(b'\n', &data[counted..start]).count();
             counted = start;
-            let res = self.scan(&data[start..end], origin, state);
-            out.suppressed += res.suppressed;
             for mut f in res.findings {
                 f.line += lines_before;
                 f.end_line += lines_before;
