@@ -15,6 +15,7 @@
 //! The engine does no I/O and holds no per-scan state: it is shared by every worker thread, each
 //! of which brings its own [`Scratch`].
 
+pub mod anchor;
 pub mod checksum;
 pub mod entropy;
 pub mod falsepos;
@@ -27,7 +28,7 @@ use aho_corasick::{Anchored, MatchKind, PatternID};
 use regex::bytes::Regex;
 
 use crate::error::{Error, Result};
-use crate::rules::{compile_regex, Rule};
+use crate::rules::{compile_anchored, compile_regex, Rule};
 
 /// A confirmed match of one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,9 +42,32 @@ pub struct Match {
 }
 
 struct Compiled {
-    regex: Regex,
+    regex: RuleRegex,
     path: Option<Regex>,
     allow: Vec<Regex>,
+}
+
+/// A rule's compiled regex.
+enum RuleRegex {
+    /// Searched over the whole input.
+    Whole(Regex),
+    /// For a rule whose matches start at its keywords: searched anchored at each keyword
+    /// occurrence (see [`anchor`]).
+    Anchored(regex_automata::meta::Regex),
+}
+
+impl RuleRegex {
+    /// The span of the `secret` group of the first match in `hay`.
+    fn first_secret(&self, hay: &[u8]) -> Option<std::ops::Range<usize>> {
+        match self {
+            RuleRegex::Whole(re) => re.captures(hay).and_then(|c| c.name("secret")).map(|m| m.range()),
+            RuleRegex::Anchored(re) => {
+                let mut caps = re.create_captures();
+                re.search_captures(&regex_automata::Input::new(hay), &mut caps);
+                caps.get_group_by_name("secret").map(|s| s.range())
+            }
+        }
+    }
 }
 
 /// Per-thread scratch space.
@@ -51,6 +75,8 @@ struct Compiled {
 pub struct Scratch {
     marked: Vec<bool>,
     candidates: Vec<usize>,
+    /// Where keywords of anchored rules start: (offset, pattern), sorted.
+    starts: Vec<(usize, usize)>,
 }
 
 /// The compiled rule set. Build once, share across threads.
@@ -62,6 +88,10 @@ pub struct Engine {
     longest: usize,
     /// For each automaton pattern, the rules that listed that keyword.
     pattern_rules: Vec<Vec<usize>>,
+    /// For each rule, whether it runs only where its keywords start (see [`anchor`]).
+    anchored: Vec<bool>,
+    /// For each automaton pattern, whether an anchored rule listed it.
+    pattern_anchors: Vec<bool>,
 }
 
 impl Engine {
@@ -92,7 +122,9 @@ impl Engine {
             .map_err(|e| Error::invalid("<rules>", None, format!("cannot build the keyword automaton: {e}")))?;
         let longest = keywords.iter().map(String::len).max().unwrap_or(0);
         let compiled = rules.iter().map(|_| OnceLock::new()).collect();
-        Ok(Engine { rules, compiled, automaton, longest, pattern_rules })
+        let anchored: Vec<bool> = rules.iter().map(|r| anchor::starts_with_keyword(&r.regex, &r.keywords)).collect();
+        let pattern_anchors = pattern_rules.iter().map(|rs| rs.iter().any(|&ri| anchored[ri])).collect();
+        Ok(Engine { rules, compiled, automaton, longest, pattern_rules, anchored, pattern_anchors })
     }
 
     /// The rules, in engine order.
@@ -104,7 +136,10 @@ impl Engine {
         let cell = self.compiled.get(ri)?;
         let rule = &self.rules[ri];
         let res = cell.get_or_init(|| {
-            let regex = compile_regex(&rule.regex).map_err(|e| e.to_string())?;
+            let regex = match self.anchored.get(ri) {
+                Some(true) => RuleRegex::Anchored(compile_anchored(&rule.regex)?),
+                _ => RuleRegex::Whole(compile_regex(&rule.regex).map_err(|e| e.to_string())?),
+            };
             let path = match &rule.path {
                 Some(p) => Some(compile_regex(p).map_err(|e| e.to_string())?),
                 None => None,
@@ -145,26 +180,36 @@ impl Engine {
             scratch.marked = vec![false; n];
         }
         scratch.candidates.clear();
-        let (marked, candidates) = (&mut scratch.marked, &mut scratch.candidates);
-        keywords_in(&self.automaton, self.longest, data, |p| {
-            for &ri in &self.pattern_rules[p.as_usize()] {
+        scratch.starts.clear();
+        let (marked, candidates, starts) = (&mut scratch.marked, &mut scratch.candidates, &mut scratch.starts);
+        keywords_in(&self.automaton, self.longest, data, |p, end| {
+            let pi = p.as_usize();
+            for &ri in &self.pattern_rules[pi] {
                 if !marked[ri] {
                     marked[ri] = true;
                     candidates.push(ri);
                 }
             }
+            if self.pattern_anchors[pi] {
+                starts.push((end - self.automaton.pattern_len(p), pi));
+            }
         });
         scratch.candidates.sort_unstable();
+        if !scratch.starts.is_empty() {
+            // The lanes overlap, so an occurrence can be reported twice.
+            scratch.starts.sort_unstable();
+            scratch.starts.dedup();
+        }
         let first = out.len();
         for &ri in &scratch.candidates {
             scratch.marked[ri] = false;
-            self.run_rule(ri, data, path, out);
+            self.run_rule(ri, data, path, &scratch.starts, out);
         }
         resolve_overlaps(&self.rules, &mut out[first..]);
         out.retain(|m| m.rule != usize::MAX);
     }
 
-    fn run_rule(&self, ri: usize, data: &[u8], path: Option<&str>, out: &mut Vec<Match>) {
+    fn run_rule(&self, ri: usize, data: &[u8], path: Option<&str>, starts: &[(usize, usize)], out: &mut Vec<Match>) {
         let Some(c) = self.compiled(ri) else { return };
         let rule = &self.rules[ri];
         if let Some(pre) = &c.path {
@@ -176,15 +221,49 @@ impl Engine {
         if rule.generic && path.is_some_and(falsepos::is_generated_path) {
             return;
         }
+        let regex = match &c.regex {
+            RuleRegex::Whole(re) => re,
+            RuleRegex::Anchored(re) => return self.run_anchored(ri, c, re, data, starts, out),
+        };
         // Most candidate rules match nothing: a plain search says so without setting up captures.
-        if !c.regex.is_match(data) {
+        if !regex.is_match(data) {
             return;
         }
-        for caps in c.regex.captures_iter(data) {
+        for caps in regex.captures_iter(data) {
             let Some(s) = caps.name("secret") else { continue };
             let secret = s.as_bytes();
             if self.accept(rule, c, secret) {
                 out.push(Match { rule: ri, start: s.start(), end: s.end() });
+            }
+        }
+    }
+
+    /// [`Self::run_rule`] for an anchored rule: the regex is tried at each start of one of its
+    /// keywords, in order, and the next try starts after a match, which finds the same matches
+    /// as a search of the whole input (every match starts at a keyword).
+    fn run_anchored(
+        &self,
+        ri: usize,
+        c: &Compiled,
+        re: &regex_automata::meta::Regex,
+        data: &[u8],
+        starts: &[(usize, usize)],
+        out: &mut Vec<Match>,
+    ) {
+        let rule = &self.rules[ri];
+        let mut caps = re.create_captures();
+        let mut from = 0;
+        for &(at, pi) in starts {
+            if at < from || !self.pattern_rules[pi].contains(&ri) {
+                continue;
+            }
+            let input = regex_automata::Input::new(data).range(at..).anchored(regex_automata::Anchored::Yes);
+            re.search_captures(&input, &mut caps);
+            let Some(m) = caps.get_match() else { continue };
+            from = m.end().max(at + 1);
+            let Some(s) = caps.get_group_by_name("secret") else { continue };
+            if self.accept(rule, c, &data[s.range()]) {
+                out.push(Match { rule: ri, start: s.start, end: s.end });
             }
         }
     }
@@ -235,9 +314,8 @@ impl Engine {
             }
             let Some(c) = self.compiled(ri) else { return false };
             c.regex
-                .captures(secret)
-                .and_then(|caps| caps.name("secret"))
-                .is_some_and(|s| s.start() == 0 && s.end() == secret.len() && !checksum::validate(kind, secret))
+                .first_secret(secret)
+                .is_some_and(|s| s.start == 0 && s.end == secret.len() && !checksum::validate(kind, secret))
         })
     }
 }
@@ -245,12 +323,12 @@ impl Engine {
 /// Inputs shorter than this are walked as one lane.
 const MIN_LANED: usize = 1024;
 
-/// Calls `found` for every keyword occurrence in `data` (in no particular order; an occurrence
-/// may be reported twice). Long inputs are cut into four lanes that overlap by `longest - 1`
+/// Calls `found` with the pattern and end offset of every keyword occurrence in `data` (in no
+/// particular order; an occurrence may be reported twice). Long inputs are cut into four lanes that overlap by `longest - 1`
 /// bytes, so that every occurrence lies whole in some lane, and the lanes are walked in step:
 /// their transitions do not depend on each other, so the processor overlaps their loads (about
 /// twice the speed of one lane on source code).
-fn keywords_in(dfa: &DFA, longest: usize, data: &[u8], found: impl FnMut(PatternID)) {
+fn keywords_in(dfa: &DFA, longest: usize, data: &[u8], found: impl FnMut(PatternID, usize)) {
     if data.len() < MIN_LANED.max(8 * longest) {
         walk_lanes::<1>(dfa, data, data.len(), [0], found);
     } else {
@@ -270,7 +348,7 @@ fn walk_lanes<const K: usize>(
     data: &[u8],
     len: usize,
     starts: [usize; K],
-    mut found: impl FnMut(PatternID),
+    mut found: impl FnMut(PatternID, usize),
 ) {
     let Ok(start) = dfa.start_state(Anchored::No) else { return };
     let lanes: [&[u8]; K] = std::array::from_fn(|k| &data[starts[k]..starts[k] + len]);
@@ -281,7 +359,7 @@ fn walk_lanes<const K: usize>(
             state[k] = sid;
             if dfa.is_match(sid) {
                 for m in 0..dfa.match_len(sid) {
-                    found(dfa.match_pattern(sid, m));
+                    found(dfa.match_pattern(sid, m), starts[k] + i + 1);
                 }
             }
         }
@@ -351,11 +429,48 @@ mod tests {
             want.sort_unstable();
             want.dedup();
             let mut got = Vec::new();
-            keywords_in(&dfa, longest, &data, |p| got.push(p.as_usize()));
+            keywords_in(&dfa, longest, &data, |p, _| got.push(p.as_usize()));
             got.sort_unstable();
             got.dedup();
             assert_eq!(got, want, "round {round}");
         }
+    }
+
+    #[test]
+    fn anchored_rules_find_what_a_search_of_the_whole_input_finds() {
+        // Every built-in example, planted (several times, in both cases) in seeded noise with
+        // keyword fragments: the engine must report the same matches as the same engine with
+        // every rule searched over the whole input.
+        let rules = crate::rules::builtin().expect("built-in rules");
+        let fast = Engine::new(rules.clone()).expect("engine");
+        assert!(fast.anchored.iter().filter(|a| **a).count() >= 20, "few anchored rules");
+        assert!(fast.rules.iter().zip(&fast.anchored).any(|(r, a)| *a && r.id == "generic-secret-assignment"));
+        let mut whole = Engine::new(rules).expect("engine");
+        whole.anchored.iter_mut().for_each(|a| *a = false);
+        whole.pattern_anchors.iter_mut().for_each(|a| *a = false);
+        let examples: Vec<&String> = fast.rules.iter().flat_map(|r| r.examples.iter()).collect();
+        let mut rng = crate::testutil::XorShift::new(0x9e37_79b9_7f4a_7c15u64);
+        let mut next = move || rng.next();
+        let mut anchored_matches = 0;
+        for round in 0..300 {
+            let mut data = Vec::new();
+            for _ in 0..(1 + round % 6) {
+                let noise = (next() % 300) as usize;
+                data.extend((0..noise).map(|_| b"ab =:'\"\n_-tokenpassword"[(next() % 21) as usize]));
+                let ex = examples[(next() % examples.len() as u64) as usize];
+                if next() % 4 == 0 {
+                    data.extend(ex.to_ascii_uppercase().as_bytes());
+                } else {
+                    data.extend(ex.as_bytes());
+                }
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            fast.find(&data, Some("x.txt"), &mut Scratch::default(), &mut a);
+            whole.find(&data, Some("x.txt"), &mut Scratch::default(), &mut b);
+            assert_eq!(a, b, "round {round}: {:?}", String::from_utf8_lossy(&data));
+            anchored_matches += a.iter().filter(|m| fast.anchored[m.rule]).count();
+        }
+        assert!(anchored_matches > 100, "only {anchored_matches} matches of anchored rules");
     }
 
     fn engine(text: &str) -> Engine {

@@ -240,6 +240,22 @@ pub fn compile_regex(pattern: &str) -> std::result::Result<regex::bytes::Regex, 
         .build()
 }
 
+/// [`compile_regex`] for anchored searches (see [`crate::engine::anchor`]): the same syntax and
+/// limits, built with `regex-automata`, which can start a search at an offset while `\b` and `^`
+/// still see the bytes before it.
+pub fn compile_anchored(pattern: &str) -> std::result::Result<regex_automata::meta::Regex, String> {
+    regex_automata::meta::Regex::builder()
+        .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
+        .configure(
+            regex_automata::meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(8 * 1024 * 1024),
+        )
+        .build(pattern)
+        .map_err(|e| e.to_string())
+}
+
 /// Parses one rule file's text. `file` names it in errors.
 pub fn parse_rules(file: &str, text: &str, builtin: bool) -> Result<Vec<Rule>> {
     let parsed: RuleFile = toml::from_str(text).map_err(|e| {
