@@ -291,13 +291,14 @@ fn push(
 
 /// Mixed character classes, as encoded data has; not an identifier or a word.
 fn looks_like_base64(run: &[u8]) -> bool {
-    let body = run.iter().take_while(|&&b| b != b'=').count();
-    let has_upper = run.iter().any(u8::is_ascii_uppercase);
-    let has_lower = run.iter().any(u8::is_ascii_lowercase);
-    let has_digit = run.iter().any(u8::is_ascii_digit);
+    // Cheapest and most selective first: most runs in code are identifiers, without digits.
+    let padded = run.ends_with(b"=");
+    if !padded && !run.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
     // Valid base64 lengths: a multiple of 4 with padding, or not 1 mod 4 without it.
-    let len_ok = if run.ends_with(b"=") { run.len() % 4 == 0 } else { body % 4 != 1 };
-    len_ok && has_upper && has_lower && (has_digit || run.ends_with(b"="))
+    let len_ok = if padded { run.len() % 4 == 0 } else { run.len() % 4 != 1 };
+    len_ok && run.iter().any(u8::is_ascii_uppercase) && run.iter().any(u8::is_ascii_lowercase)
 }
 
 fn is_data_url_image(data: &[u8], start: usize) -> bool {
