@@ -205,13 +205,14 @@ const MODE_TREE: i32 = 0o040000;
 const MODE_LINK: i32 = 0o120000;
 const MODE_SUBMODULE: i32 = 0o160000;
 
-/// One entry of a tree: name, object, mode.
-type Entry = (Vec<u8>, Oid, i32);
+/// One entry of a tree, borrowed from it.
+type Entry<'t> = git2::TreeEntry<'t>;
 
-fn entries(tree: Option<&Tree<'_>>) -> Vec<Entry> {
-    let mut v: Vec<Entry> =
-        tree.map(|t| t.iter().map(|e| (e.name_bytes().to_vec(), e.id(), e.filemode())).collect()).unwrap_or_default();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
+/// The entries of `tree`, by name (bytewise: git orders a directory as if its name ended in `/`,
+/// which would not pair a file with a directory of the same name). Borrowed: nothing is copied.
+fn entries<'t>(tree: Option<&'t Tree<'_>>) -> Vec<Entry<'t>> {
+    let mut v: Vec<Entry<'t>> = tree.map(|t| t.iter().collect()).unwrap_or_default();
+    v.sort_by(|a, b| a.name_bytes().cmp(b.name_bytes()));
     v
 }
 
@@ -234,7 +235,7 @@ fn diff_trees(
     let (mut i, mut j) = (0, 0);
     while i < olds.len() || j < news.len() {
         let ord = match (olds.get(i), news.get(j)) {
-            (Some(o), Some(n)) => o.0.cmp(&n.0),
+            (Some(o), Some(n)) => o.name_bytes().cmp(n.name_bytes()),
             (Some(_), None) => std::cmp::Ordering::Less,
             _ => std::cmp::Ordering::Greater,
         };
@@ -254,25 +255,25 @@ fn diff_trees(
             }
         };
         if let (Some(o), Some(n)) = (o, n) {
-            if o.1 == n.1 && o.2 == n.2 {
+            if o.id() == n.id() && o.filemode() == n.filemode() {
                 continue;
             }
         }
-        let name = o.or(n).map(|e| e.0.as_slice()).unwrap_or_default();
+        let name = o.or(n).map(|e| e.name_bytes()).unwrap_or_default();
         let len = prefix.len();
         if len > 0 {
             prefix.push(b'/');
         }
         prefix.extend_from_slice(name);
-        let old_tree = o.filter(|e| e.2 == MODE_TREE);
-        let new_tree = n.filter(|e| e.2 == MODE_TREE);
+        let old_tree = o.filter(|e| e.filemode() == MODE_TREE);
+        let new_tree = n.filter(|e| e.filemode() == MODE_TREE);
         if old_tree.is_some() || new_tree.is_some() {
             let load = |e: Option<&Entry>, out: &mut CommitChanges| match e {
-                Some(e) => match repo.find_tree(e.1) {
+                Some(e) => match repo.find_tree(e.id()) {
                     Ok(t) => Some(t),
                     Err(err) => {
                         out.errors.push(Skipped {
-                            path: format!("<tree {}>", e.1),
+                            path: format!("<tree {}>", e.id()),
                             reason: SkipReason::MissingObject,
                             detail: err.message().to_string(),
                         });
@@ -285,18 +286,18 @@ fn diff_trees(
             diff_trees(repo, ot.as_ref(), nt.as_ref(), prefix, out);
         }
         let path = || path_of(Some(prefix.as_slice()), None);
-        let old_blob = o.filter(|e| is_blob_mode(e.2));
+        let old_blob = o.filter(|e| is_blob_mode(e.filemode()));
         if let Some(ob) = old_blob {
-            out.old.push((ob.1, path()));
+            out.old.push((ob.id(), path()));
         }
-        if let Some(nb) = n.filter(|e| e.2 != MODE_TREE) {
-            let kind = match nb.2 {
+        if let Some(nb) = n.filter(|e| e.filemode() != MODE_TREE) {
+            let kind = match nb.filemode() {
                 MODE_LINK => ChangeKind::Symlink,
                 MODE_SUBMODULE => ChangeKind::Submodule,
                 _ => ChangeKind::File,
             };
-            let replaced = old_blob.filter(|_| kind == ChangeKind::File).map(|e| e.1);
-            out.changes.push(Change { path: path(), blob: nb.1, kind, old: replaced });
+            let replaced = old_blob.filter(|_| kind == ChangeKind::File).map(|e| e.id());
+            out.changes.push(Change { path: path(), blob: nb.id(), kind, old: replaced });
         }
         prefix.truncate(len);
     }
