@@ -724,15 +724,17 @@ pub fn scan_planned(scanner: &Scanner, plan: HistoryPlan, max: u64) -> Result<Co
     let allow = scanner.allowlist();
     let mut blobs: Vec<(Oid, Vec<(String, Oid)>)> = Vec::with_capacity(uses.len());
     for (blob, mut list) in uses {
-        let first_path = list.first().map(|(p, _)| p.clone()).unwrap_or_default();
-        list.retain(|(p, _)| !allow.excludes_path(p, false));
-        if list.is_empty() {
-            out.skipped.push(Skipped {
-                path: first_path,
-                reason: SkipReason::Allowlisted,
-                detail: format!("blob {blob}"),
-            });
-            continue;
+        if list.iter().any(|(p, _)| allow.excludes_path(p, false)) {
+            let first_path = list.first().map(|(p, _)| p.clone()).unwrap_or_default();
+            list.retain(|(p, _)| !allow.excludes_path(p, false));
+            if list.is_empty() {
+                out.skipped.push(Skipped {
+                    path: first_path,
+                    reason: SkipReason::Allowlisted,
+                    detail: format!("blob {blob}"),
+                });
+                continue;
+            }
         }
         if list.len() > 1 {
             list.sort_by(|(p, c), (q, d)| (infos.get(c).map(first_key), p).cmp(&(infos.get(d).map(first_key), q)));
@@ -905,10 +907,10 @@ fn base_links(blobs: &[(Oid, Vec<(String, Oid)>)], bases: &OidMap<Base>) -> OidM
 /// blobs are scanned whole.
 fn version_chains(blobs: &[(Oid, Vec<(String, Oid)>)], base_of: &mut OidMap<Oid>) -> Vec<Vec<usize>> {
     let index: OidMap<usize> = blobs.iter().enumerate().map(|(i, (b, _))| (*b, i)).collect();
-    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); blobs.len()];
     for (i, (b, _)) in blobs.iter().enumerate() {
-        if let Some(parent) = base_of.get(b).and_then(|a| index.get(a)) {
-            children.entry(*parent).or_default().push(i);
+        if let Some(&parent) = base_of.get(b).and_then(|a| index.get(a)) {
+            children[parent].push(i);
         }
     }
     let mut visited = vec![false; blobs.len()];
@@ -921,9 +923,7 @@ fn version_chains(blobs: &[(Oid, Vec<(String, Oid)>)], base_of: &mut OidMap<Oid>
                 continue;
             }
             order.push(i);
-            if let Some(kids) = children.get(&i) {
-                stack.extend(kids.iter().rev());
-            }
+            stack.extend(children[i].iter().rev());
         }
         tasks.push(order);
     };
