@@ -7,7 +7,9 @@
 //! regex engine's own literal prefilter is weak (it falls back to three-byte prefixes such as
 //! `cre` and `acc`, found in almost every line of code) and runs its lazy DFA over the input.
 //!
-//! The property is read off the regex's syntax, conservatively: after leading assertions (`\b`,
+//! The property is read off the regex's syntax when the rule is first compiled (only for regexes
+//! that begin with `(?i)`; parsing all of them at start-up would cost about 10 ms), conservatively:
+//! after leading assertions (`\b`,
 //! `^`), the regex must begin with a part whose strings are finitely many and few (literals,
 //! case pairs such as `[Pp]`, small classes, optional and alternative parts), and each of those
 //! strings, lowercased, must start with one of the rule's keywords. Anything else (a class

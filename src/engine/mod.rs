@@ -88,9 +88,11 @@ pub struct Engine {
     longest: usize,
     /// For each automaton pattern, the rules that listed that keyword.
     pattern_rules: Vec<Vec<usize>>,
-    /// For each rule, whether it runs only where its keywords start (see [`anchor`]).
+    /// For each rule, whether it may run only where its keywords start: its regex begins
+    /// case-insensitively (`(?i)`). Whether it does is decided when it is compiled (see
+    /// [`anchor`]: parsing every regex up front would cost start-up time).
     anchored: Vec<bool>,
-    /// For each automaton pattern, whether an anchored rule listed it.
+    /// For each automaton pattern, whether a rule that may be anchored listed it.
     pattern_anchors: Vec<bool>,
 }
 
@@ -122,7 +124,7 @@ impl Engine {
             .map_err(|e| Error::invalid("<rules>", None, format!("cannot build the keyword automaton: {e}")))?;
         let longest = keywords.iter().map(String::len).max().unwrap_or(0);
         let compiled = rules.iter().map(|_| OnceLock::new()).collect();
-        let anchored: Vec<bool> = rules.iter().map(|r| anchor::starts_with_keyword(&r.regex, &r.keywords)).collect();
+        let anchored: Vec<bool> = rules.iter().map(|r| r.regex.starts_with("(?i)")).collect();
         let pattern_anchors = pattern_rules.iter().map(|rs| rs.iter().any(|&ri| anchored[ri])).collect();
         Ok(Engine { rules, compiled, automaton, longest, pattern_rules, anchored, pattern_anchors })
     }
@@ -136,8 +138,10 @@ impl Engine {
         let cell = self.compiled.get(ri)?;
         let rule = &self.rules[ri];
         let res = cell.get_or_init(|| {
-            let regex = match self.anchored.get(ri) {
-                Some(true) => RuleRegex::Anchored(compile_anchored(&rule.regex)?),
+            let anchored =
+                self.anchored.get(ri) == Some(&true) && anchor::starts_with_keyword(&rule.regex, &rule.keywords);
+            let regex = match anchored {
+                true => RuleRegex::Anchored(compile_anchored(&rule.regex)?),
                 _ => RuleRegex::Whole(compile_regex(&rule.regex).map_err(|e| e.to_string())?),
             };
             let path = match &rule.path {
@@ -443,8 +447,11 @@ mod tests {
         // every rule searched over the whole input.
         let rules = crate::rules::builtin().expect("built-in rules");
         let fast = Engine::new(rules.clone()).expect("engine");
-        assert!(fast.anchored.iter().filter(|a| **a).count() >= 20, "few anchored rules");
-        assert!(fast.rules.iter().zip(&fast.anchored).any(|(r, a)| *a && r.id == "generic-secret-assignment"));
+        fast.compile_all().expect("rules compile");
+        let is_anchored = |ri: usize| fast.compiled(ri).is_some_and(|c| matches!(c.regex, RuleRegex::Anchored(_)));
+        assert!((0..fast.rules.len()).filter(|&ri| is_anchored(ri)).count() >= 20, "few anchored rules");
+        let generic = fast.rules.iter().position(|r| r.id == "generic-secret-assignment").expect("rule");
+        assert!(is_anchored(generic));
         let mut whole = Engine::new(rules).expect("engine");
         whole.anchored.iter_mut().for_each(|a| *a = false);
         whole.pattern_anchors.iter_mut().for_each(|a| *a = false);
@@ -468,7 +475,7 @@ mod tests {
             fast.find(&data, Some("x.txt"), &mut Scratch::default(), &mut a);
             whole.find(&data, Some("x.txt"), &mut Scratch::default(), &mut b);
             assert_eq!(a, b, "round {round}: {:?}", String::from_utf8_lossy(&data));
-            anchored_matches += a.iter().filter(|m| fast.anchored[m.rule]).count();
+            anchored_matches += a.iter().filter(|m| is_anchored(m.rule)).count();
         }
         assert!(anchored_matches > 100, "only {anchored_matches} matches of anchored rules");
     }
