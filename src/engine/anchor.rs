@@ -8,15 +8,15 @@
 //! `cre` and `acc`, found in almost every line of code) and runs its lazy DFA over the input.
 //!
 //! The property is read off the regex's syntax when the rule is first compiled (only for regexes
-//! that begin with `(?i)`; parsing all of them at start-up would cost about 10 ms), conservatively:
-//! after leading assertions (`\b`,
-//! `^`), the regex must begin with a part whose strings are finitely many and few (literals,
-//! case pairs such as `[Pp]`, small classes, optional and alternative parts), and each of those
-//! strings, lowercased, must start with one of the rule's keywords. Anything else (a class
-//! repeated without bound, a look-around mid-way, too many strings) is not anchored, and runs as
-//! before. Only rules whose leading part is case-insensitive are anchored: for a case-sensitive
-//! literal prefix the regex engine's own search (`memchr`, Teddy) is faster than trying every
-//! keyword occurrence, which matters for short keywords such as `ac` or `sk`.
+//! that begin with `(?i)`; parsing all of them at start-up would cost about 10 ms), and
+//! conservatively: after leading assertions (`\b`, `^`), the regex must begin with a part whose
+//! strings are finitely many and few (literals, case pairs such as `[Pp]`, small classes,
+//! optional and alternative parts), and each of those strings, lowercased, must start with one of
+//! the rule's keywords. Anything else (a class repeated without bound, a look-around mid-way, too
+//! many strings) is not anchored, and runs as before. Only rules whose leading part is
+//! case-insensitive are anchored: for a case-sensitive literal prefix the regex engine's own
+//! search (`memchr`, Teddy) is faster than trying every keyword occurrence, which matters for
+//! short keywords such as `ac` or `sk`.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
