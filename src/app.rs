@@ -270,6 +270,9 @@ fn scan_command(args: &ScanArgs) -> Result<u8> {
 pub fn run_scan(args: &ScanArgs, progress: bool) -> Result<ScanReport> {
     let started = Instant::now();
     let started_at = OffsetDateTime::now_utc();
+    // Installed first: reading a long history's commits can take a while, and Ctrl-C during it
+    // must end the scan with what was found (nothing yet), not kill the process.
+    install_interrupt_handler();
     // A history's commits and changes are read while the rules load (they need none).
     let (prepared, plan) = std::thread::scope(|s| {
         let plan = args.history.then(|| {
@@ -282,7 +285,6 @@ pub fn run_scan(args: &ScanArgs, progress: bool) -> Result<ScanReport> {
     });
     let prepared = prepared?;
     let baseline = load_baseline(&prepared, args)?;
-    install_interrupt_handler();
     let stdin = prepared.root.as_os_str() == "-";
     let git_opts =
         || GitOptions { root: prepared.root.clone(), threads: prepared.threads, max_file_size: prepared.max_file_size };
