@@ -140,9 +140,10 @@ impl Engine {
         let res = cell.get_or_init(|| {
             let anchored =
                 self.anchored.get(ri) == Some(&true) && anchor::starts_with_keyword(&rule.regex, &rule.keywords);
-            let regex = match anchored {
-                true => RuleRegex::Anchored(compile_anchored(&rule.regex)?),
-                _ => RuleRegex::Whole(compile_regex(&rule.regex).map_err(|e| e.to_string())?),
+            let regex = if anchored {
+                RuleRegex::Anchored(compile_anchored(&rule.regex)?)
+            } else {
+                RuleRegex::Whole(compile_regex(&rule.regex).map_err(|e| e.to_string())?)
             };
             let path = match &rule.path {
                 Some(p) => Some(compile_regex(p).map_err(|e| e.to_string())?),
@@ -328,10 +329,10 @@ impl Engine {
 const MIN_LANED: usize = 1024;
 
 /// Calls `found` with the pattern and end offset of every keyword occurrence in `data` (in no
-/// particular order; an occurrence may be reported twice). Long inputs are cut into four lanes that overlap by `longest - 1`
-/// bytes, so that every occurrence lies whole in some lane, and the lanes are walked in step:
-/// their transitions do not depend on each other, so the processor overlaps their loads (about
-/// twice the speed of one lane on source code).
+/// particular order; an occurrence may be reported twice). Long inputs are cut into four lanes
+/// that overlap by `longest - 1` bytes, so that every occurrence lies whole in some lane, and the
+/// lanes are walked in step: their transitions do not depend on each other, so the processor
+/// overlaps their loads (about twice the speed of one lane on source code).
 fn keywords_in(dfa: &DFA, longest: usize, data: &[u8], found: impl FnMut(PatternID, usize)) {
     if data.len() < MIN_LANED.max(8 * longest) {
         walk_lanes::<1>(dfa, data, data.len(), [0], found);
