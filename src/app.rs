@@ -143,10 +143,15 @@ pub struct Prepared {
     pub fixed_clock: bool,
 }
 
+/// What a scan reads: the path argument, or the current directory.
+fn scan_root(args: &ScanArgs) -> PathBuf {
+    args.path.clone().unwrap_or_else(|| PathBuf::from("."))
+}
+
 /// Resolves arguments and configuration into a [`Prepared`] scan.
 pub fn prepare(args: &ScanArgs) -> Result<Prepared> {
     let now = cli::parse_now(args.now.as_deref())?;
-    let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let root = scan_root(args);
     let stdin = root.as_os_str() == "-";
     if !stdin && !root.exists() {
         return Err(Error::Usage(format!("{}: no such file or directory", root.display())).into());
@@ -276,7 +281,7 @@ pub fn run_scan(args: &ScanArgs, progress: bool) -> Result<ScanReport> {
     // A history's commits and changes are read while the rules load (they need none).
     let (prepared, plan) = std::thread::scope(|s| {
         let plan = args.history.then(|| {
-            let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+            let root = scan_root(args);
             s.spawn(move || git::plan_history(&root, args.threads.unwrap_or(0)))
         });
         let prepared = prepare(args);

@@ -91,7 +91,7 @@ pub struct Engine {
     /// For each rule, whether it may run only where its keywords start: its regex begins
     /// case-insensitively (`(?i)`). Whether it does is decided when it is compiled (see
     /// [`anchor`]: parsing every regex up front would cost start-up time).
-    anchored: Vec<bool>,
+    may_anchor: Vec<bool>,
     /// For each automaton pattern, whether a rule that may be anchored listed it.
     pattern_anchors: Vec<bool>,
 }
@@ -124,9 +124,9 @@ impl Engine {
             .map_err(|e| Error::invalid("<rules>", None, format!("cannot build the keyword automaton: {e}")))?;
         let longest = keywords.iter().map(String::len).max().unwrap_or(0);
         let compiled = rules.iter().map(|_| OnceLock::new()).collect();
-        let anchored: Vec<bool> = rules.iter().map(|r| r.regex.starts_with("(?i)")).collect();
-        let pattern_anchors = pattern_rules.iter().map(|rs| rs.iter().any(|&ri| anchored[ri])).collect();
-        Ok(Engine { rules, compiled, automaton, longest, pattern_rules, anchored, pattern_anchors })
+        let may_anchor: Vec<bool> = rules.iter().map(|r| r.regex.starts_with("(?i)")).collect();
+        let pattern_anchors = pattern_rules.iter().map(|rs| rs.iter().any(|&ri| may_anchor[ri])).collect();
+        Ok(Engine { rules, compiled, automaton, longest, pattern_rules, may_anchor, pattern_anchors })
     }
 
     /// The rules, in engine order.
@@ -139,7 +139,7 @@ impl Engine {
         let rule = &self.rules[ri];
         let res = cell.get_or_init(|| {
             let anchored =
-                self.anchored.get(ri) == Some(&true) && anchor::starts_with_keyword(&rule.regex, &rule.keywords);
+                self.may_anchor.get(ri) == Some(&true) && anchor::starts_with_keyword(&rule.regex, &rule.keywords);
             let regex = if anchored {
                 RuleRegex::Anchored(compile_anchored(&rule.regex)?)
             } else {
@@ -454,7 +454,7 @@ mod tests {
         let generic = fast.rules.iter().position(|r| r.id == "generic-secret-assignment").expect("rule");
         assert!(is_anchored(generic));
         let mut whole = Engine::new(rules).expect("engine");
-        whole.anchored.iter_mut().for_each(|a| *a = false);
+        whole.may_anchor.iter_mut().for_each(|a| *a = false);
         whole.pattern_anchors.iter_mut().for_each(|a| *a = false);
         let examples: Vec<&String> = fast.rules.iter().flat_map(|r| r.examples.iter()).collect();
         let mut rng = crate::testutil::XorShift::new(0x9e37_79b9_7f4a_7c15u64);

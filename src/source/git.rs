@@ -705,13 +705,9 @@ pub fn plan_history(root: &Path, threads: usize) -> Result<HistoryPlan> {
     Ok(HistoryPlan { git_dir, pool, commits, infos, uses, bases, out, clock })
 }
 
-/// Scans every blob reachable from any ref.
-pub fn scan_history(scanner: &Scanner, opts: &GitOptions) -> Result<Collected> {
-    scan_planned(scanner, plan_history(&opts.root, opts.threads)?, opts.max_file_size)
-}
-
-/// Scans the blobs of a [`plan_history`] (steps 3 to 6): each unique blob once, each version
-/// for the lines its base lacks; blobs larger than `max` are skipped.
+/// Scans every blob reachable from any ref, given the [`plan_history`] of the repository (steps
+/// 3 to 6): each unique blob once, each version for the lines its base lacks; blobs larger than
+/// `max` are skipped.
 pub fn scan_planned(scanner: &Scanner, plan: HistoryPlan, max: u64) -> Result<Collected> {
     let HistoryPlan { git_dir, pool, commits, infos, uses, bases, mut out, clock } = plan;
     if commits.is_empty() {
