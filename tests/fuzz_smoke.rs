@@ -36,7 +36,7 @@ fn mutations(seed: &[u8], g: &mut Gen, n: usize) -> Vec<Vec<u8>> {
 #[test]
 fn fuzz_entry_points_survive_random_and_mutated_input() {
     let mut g = Gen::new(900);
-    let rule_seed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/github.toml")).expect("rules");
+    let rule_seed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/source-control.toml")).expect("rules");
     let config_seed =
         b"[allowlist]\npaths = [\"a/**\"]\nregexes = [\"^x\"]\n[policy.low]\nreport_within = \"30d\"\n".to_vec();
     let registry_seed = format!(
