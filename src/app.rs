@@ -586,10 +586,10 @@ fn annotate(p: &Prepared, findings: &mut [Finding]) {
                     .or(f.exposed_since)
                     .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
                     .unwrap_or(p.now);
-                f.breach = Some(e.breach(p.now, exposed));
+                f.breach = Some(e.breach(&crate::breach::Clock::fresh(p.now), exposed));
                 f.deadlines = None;
             }
-            None => f.deadlines = p.policy.deadlines(f.severity, p.now),
+            None => f.deadlines = p.policy.deadlines(f.severity, &crate::breach::Clock::fresh(p.now)),
         }
     }
 }

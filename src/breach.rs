@@ -2,9 +2,11 @@
 //! fields a finding carries when it leaks a registered token or when the policy gives it
 //! deadlines.
 //!
-//! All arithmetic is in UTC with whole seconds: `report_by = detected_at + report_within`. Hours
-//! left are rounded toward negative infinity, so an overdue deadline shows a negative number
-//! and a deadline 30 minutes away shows 0.
+//! All arithmetic is in UTC with whole seconds: `report_by = detected_at + report_within`, where
+//! `detected_at` is the first detection (from the incident record when there is one, else the
+//! scan clock). Hours left are rounded toward negative infinity, so an overdue deadline shows a
+//! negative number and a deadline 30 minutes away shows 0. A deadline whose action was taken
+//! (reported, revoked) stops counting: its hours left are frozen at the action's time.
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -95,6 +97,60 @@ pub fn hours_left(now: OffsetDateTime, deadline: OffsetDateTime) -> i64 {
     secs.div_euclid(3600)
 }
 
+/// Where a deadline stands.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DeadlineStatus {
+    /// Not yet done, not yet due.
+    Pending,
+    /// Done in time.
+    Met,
+    /// Done late, or not done and past due.
+    Missed,
+}
+
+impl DeadlineStatus {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineStatus::Pending => "pending",
+            DeadlineStatus::Met => "met",
+            DeadlineStatus::Missed => "missed",
+        }
+    }
+}
+
+/// The status of deadline `by` at `now`, and its whole hours left (frozen at `done` when the
+/// action was taken).
+pub fn deadline_status(now: OffsetDateTime, by: OffsetDateTime, done: Option<OffsetDateTime>) -> (DeadlineStatus, i64) {
+    match done {
+        Some(d) if d <= by => (DeadlineStatus::Met, hours_left(d, by)),
+        Some(d) => (DeadlineStatus::Missed, hours_left(d, by)),
+        None if now > by => (DeadlineStatus::Missed, hours_left(now, by)),
+        None => (DeadlineStatus::Pending, hours_left(now, by)),
+    }
+}
+
+/// The times a finding's deadlines are computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    /// The scan clock.
+    pub now: OffsetDateTime,
+    /// The first detection (the scan clock for a finding seen for the first time).
+    pub detected_at: OffsetDateTime,
+    /// When the leak was reported, if it was.
+    pub reported_at: Option<OffsetDateTime>,
+    /// When the secret was revoked, if it was.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl Clock {
+    /// The clock of a finding first seen at `now`.
+    pub fn fresh(now: OffsetDateTime) -> Clock {
+        Clock { now, detected_at: now, reported_at: None, revoked_at: None }
+    }
+}
+
 /// Deadlines of a finding that is not a breach, from `[policy]`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Deadlines {
@@ -110,6 +166,12 @@ pub struct Deadlines {
     /// Whole hours left to revoke (negative: overdue).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoke_hours_left: Option<i64>,
+    /// Met, missed or pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_status: Option<DeadlineStatus>,
+    /// Met, missed or pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_status: Option<DeadlineStatus>,
 }
 
 /// The breach of an NDA: a registered token found in the scanned input.
@@ -127,21 +189,33 @@ pub struct Breach {
     pub scope: Vec<String>,
     /// Who must be told.
     pub contacts: Vec<String>,
-    /// The scan clock.
+    /// The first detection: from the incident record when it has the finding, else the scan
+    /// clock.
     pub detected_at: String,
     /// Since when the token has been exposed: the first commit's time (git), the file's
     /// modification time (tree), or the scan clock (staged, stdin).
     pub exposed_since: String,
     /// `detected_at + report_within`.
     pub report_by: String,
-    /// Whole hours left to report (negative: overdue).
+    /// Whole hours left to report (negative: overdue); frozen once reported.
     pub report_hours_left: i64,
-    /// `detected_at + revoke_within`; absent when the token is already revoked.
+    /// Met, missed or pending.
+    pub report_status: DeadlineStatus,
+    /// When the leak was reported (incident record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_at: Option<String>,
+    /// `detected_at + revoke_within`; absent when the registry marks the token revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoke_by: Option<String>,
-    /// Whole hours left to revoke (negative: overdue).
+    /// Whole hours left to revoke (negative: overdue); frozen once revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoke_hours_left: Option<i64>,
+    /// Met, missed or pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_status: Option<DeadlineStatus>,
+    /// When the token was revoked (incident record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
     /// The token has outlived its `expires` date: it must not exist anywhere.
     pub lifetime_exceeded: bool,
     /// The token is already revoked (the leak must still be reported).
@@ -149,13 +223,14 @@ pub struct Breach {
 }
 
 impl Breach {
-    /// The earliest open deadline in Unix seconds (for ordering breaches by urgency).
+    /// The earliest deadline not yet acted on, in Unix seconds (for ordering breaches by
+    /// urgency); `i64::MAX` when both were acted on.
     pub fn most_urgent(&self) -> i64 {
         let parse = |s: &str| OffsetDateTime::parse(s, &Rfc3339).map(|t| t.unix_timestamp()).unwrap_or(i64::MAX);
-        let report = parse(&self.report_by);
+        let report = if self.reported_at.is_some() { i64::MAX } else { parse(&self.report_by) };
         match &self.revoke_by {
-            Some(r) => report.min(parse(r)),
-            None => report,
+            Some(r) if self.revoked_at.is_none() => report.min(parse(r)),
+            _ => report,
         }
     }
 }
@@ -216,19 +291,28 @@ impl Policy {
         Ok(p)
     }
 
-    /// The deadlines of a finding of `sev` detected at `now`, if the policy gives any.
-    pub fn deadlines(&self, sev: Severity, now: OffsetDateTime) -> Option<Deadlines> {
+    /// The terms (report within, revoke within) for `sev`.
+    pub fn terms(&self, sev: Severity) -> (Option<Duration>, Option<Duration>) {
+        self.by_severity[sev_index(sev)]
+    }
+
+    /// The deadlines of a finding of `sev` on `clock`, if the policy gives any.
+    pub fn deadlines(&self, sev: Severity, clock: &Clock) -> Option<Deadlines> {
         let (report, revoke) = self.by_severity[sev_index(sev)];
         if report.is_none() && revoke.is_none() {
             return None;
         }
-        let report_by = report.map(|d| now + d);
-        let revoke_by = revoke.map(|d| now + d);
+        let report_by = report.map(|d| clock.detected_at + d);
+        let revoke_by = revoke.map(|d| clock.detected_at + d);
+        let report = report_by.map(|t| deadline_status(clock.now, t, clock.reported_at));
+        let revoke = revoke_by.map(|t| deadline_status(clock.now, t, clock.revoked_at));
         Some(Deadlines {
             report_by: report_by.map(format_time),
             revoke_by: revoke_by.map(format_time),
-            report_hours_left: report_by.map(|t| hours_left(now, t)),
-            revoke_hours_left: revoke_by.map(|t| hours_left(now, t)),
+            report_hours_left: report.map(|r| r.1),
+            revoke_hours_left: revoke.map(|r| r.1),
+            report_status: report.map(|r| r.0),
+            revoke_status: revoke.map(|r| r.0),
         })
     }
 }
@@ -287,11 +371,22 @@ mod tests {
     fn policy_defaults_and_overrides() {
         let now = at("2026-05-01T08:00:00Z");
         let p = Policy::default();
-        let d = p.deadlines(Severity::Critical, now).expect("critical has deadlines");
+        let d = p.deadlines(Severity::Critical, &Clock::fresh(now)).expect("critical has deadlines");
         assert_eq!(d.report_by.as_deref(), Some("2026-05-02T08:00:00Z"));
         assert_eq!(d.revoke_by.as_deref(), Some("2026-05-01T12:00:00Z"));
         assert_eq!(d.revoke_hours_left, Some(4));
-        assert!(p.deadlines(Severity::Low, now).is_none());
+        assert!(p.deadlines(Severity::Low, &Clock::fresh(now)).is_none());
+        // An hour later, counted from the first detection, with the report already sent.
+        let later = Clock {
+            now: now + Duration::hours(1),
+            detected_at: now,
+            reported_at: Some(now + Duration::minutes(30)),
+            revoked_at: None,
+        };
+        let d = p.deadlines(Severity::Critical, &later).expect("deadlines");
+        assert_eq!(d.revoke_by.as_deref(), Some("2026-05-01T12:00:00Z"));
+        assert_eq!((d.revoke_hours_left, d.revoke_status), (Some(3), Some(DeadlineStatus::Pending)));
+        assert_eq!((d.report_hours_left, d.report_status), (Some(23), Some(DeadlineStatus::Met)));
         let mut m = std::collections::BTreeMap::new();
         m.insert(
             "low".to_string(),
@@ -302,10 +397,10 @@ mod tests {
             crate::config::PolicyEntry { report_within: Some("none".into()), revoke_within: Some("1h".into()) },
         );
         let p = Policy::from_config("c.toml", &m).expect("valid");
-        let low = p.deadlines(Severity::Low, now).expect("now has a report deadline");
+        let low = p.deadlines(Severity::Low, &Clock::fresh(now)).expect("now has a report deadline");
         assert_eq!(low.report_by.as_deref(), Some("2026-05-31T08:00:00Z"));
         assert_eq!(low.revoke_by, None);
-        let crit = p.deadlines(Severity::Critical, now).expect("revoke only");
+        let crit = p.deadlines(Severity::Critical, &Clock::fresh(now)).expect("revoke only");
         assert_eq!(crit.report_by, None);
         assert_eq!(crit.revoke_by.as_deref(), Some("2026-05-01T09:00:00Z"));
         m.insert("high".into(), crate::config::PolicyEntry { report_within: Some("soon".into()), revoke_within: None });

@@ -26,6 +26,7 @@ pub mod finding;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hook;
+pub mod incident;
 pub mod output;
 pub mod registry;
 pub mod report;

@@ -233,6 +233,10 @@ impl Scanner {
             .find(|f| f.encoding.is_none() && f.offset <= m.start && m.end <= f.offset + f.secret_length);
         if let Some(f) = holder {
             f.registry_entry = Some(m.entry);
+            if !self.options.show_secrets {
+                // A registered token has no public prefix: show none of it, whatever rule matched.
+                f.secret = format!("…({})", f.secret_length);
+            }
             return;
         }
         let secret = &data[m.start..m.end];

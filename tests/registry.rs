@@ -298,3 +298,49 @@ fn base64_encode(b: &[u8]) -> String {
     }
     out
 }
+
+/// Issue 17: a breach is an error whatever rule matched, shows no character of the token, and
+/// each occurrence is its own SARIF alert.
+#[test]
+fn a_breach_matched_by_a_medium_rule_is_an_error_with_no_characters_and_one_alert_per_occurrence() {
+    let mut g = Gen::new(317);
+    let tok = format!("glft-{}", g.alnum(24));
+    let t = Tree::new();
+    let reg = t.path().join(".ndaguard/registry.toml");
+    assert!(add(&reg, &tok, &["--id", "gitlab-deploy"]).status.success());
+    t.write("ci/deploy.env", format!("TOKEN={tok}\n# again\nBACKUP_TOKEN={tok}\n"));
+    let (_, json, _) = scan_json(&["--now", NOW, t.path().to_str().expect("utf-8")]);
+    let b = breaches(&json);
+    assert_eq!(b.len(), 2, "{json}");
+    for f in &b {
+        assert_eq!(f["rule_id"], "gitlab-glft-token");
+        assert_eq!(f["severity"], "medium");
+        assert_eq!(f["secret"], format!("…({})", tok.len()), "no prefix of a registered token");
+    }
+    let out = ndaguard().args(["scan", "-f", "sarif", "--now", NOW]).arg(t.path()).output().expect("runs");
+    let sarif = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!sarif.contains(&tok[..9]), "{sarif}");
+    let doc: serde_json::Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
+    crate::integrations::validate_sarif(&doc);
+    let run = &doc["runs"][0];
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{doc}");
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    for r in results {
+        assert_eq!(r["level"], "error", "{r}");
+        assert_eq!(r["ruleId"], "registered-token");
+        let rule = &rules[r["ruleIndex"].as_u64().expect("index") as usize];
+        assert_eq!(rule["id"], "registered-token");
+        let sev: f64 = rule["properties"]["security-severity"].as_str().expect("string").parse().expect("number");
+        assert!(sev >= 9.0, "{rule}");
+        assert_eq!(r["properties"]["rule_id"], "gitlab-glft-token");
+        assert_eq!(r["properties"]["severity"], "medium");
+        assert_eq!(r["properties"]["rule_security_severity"], "5.5");
+        assert_eq!(r["locations"][0]["physicalLocation"]["region"]["snippet"]["text"], format!("…({})", tok.len()));
+    }
+    let occ =
+        |r: &serde_json::Value| r["partialFingerprints"]["ndaguard/occurrence/v1"].as_str().unwrap_or("").to_string();
+    assert_eq!(results[0]["partialFingerprints"]["ndaguard/v1"], results[1]["partialFingerprints"]["ndaguard/v1"]);
+    assert_ne!(occ(&results[0]), occ(&results[1]));
+    assert!(occ(&results[0]).ends_with(":1") && occ(&results[1]).ends_with(":2"), "{doc}");
+}

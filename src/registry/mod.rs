@@ -152,11 +152,14 @@ impl Entry {
         Some(self.issued? + self.rotate_every?)
     }
 
-    /// The breach that finding this token at `detected_at` constitutes.
-    pub fn breach(&self, detected_at: OffsetDateTime, exposed_since: OffsetDateTime) -> Breach {
+    /// The breach that finding this token constitutes, with deadlines on `clock`.
+    pub fn breach(&self, clock: &breach::Clock, exposed_since: OffsetDateTime) -> Breach {
+        let detected_at = clock.detected_at;
         let report_by = detected_at + self.report_within;
-        let revoked = self.status == Status::Revoked;
-        let revoke_by = (!revoked).then(|| detected_at + self.revoke_within);
+        let registry_revoked = self.status == Status::Revoked;
+        let revoke_by = (!registry_revoked).then(|| detected_at + self.revoke_within);
+        let report = breach::deadline_status(clock.now, report_by, clock.reported_at);
+        let revoke = revoke_by.map(|t| breach::deadline_status(clock.now, t, clock.revoked_at));
         Breach {
             registry_id: self.id.clone(),
             nda: self.nda.clone(),
@@ -167,11 +170,15 @@ impl Entry {
             detected_at: breach::format_time(detected_at),
             exposed_since: breach::format_time(exposed_since),
             report_by: breach::format_time(report_by),
-            report_hours_left: breach::hours_left(detected_at, report_by),
+            report_hours_left: report.1,
+            report_status: report.0,
+            reported_at: clock.reported_at.map(breach::format_time),
             revoke_by: revoke_by.map(breach::format_time),
-            revoke_hours_left: revoke_by.map(|t| breach::hours_left(detected_at, t)),
-            lifetime_exceeded: self.expires.is_some_and(|e| detected_at > e),
-            revoked,
+            revoke_hours_left: revoke.map(|r| r.1),
+            revoke_status: revoke.map(|r| r.0),
+            revoked_at: clock.revoked_at.map(breach::format_time),
+            lifetime_exceeded: self.expires.is_some_and(|e| clock.now > e),
+            revoked: registry_revoked || clock.revoked_at.is_some(),
         }
     }
 }
@@ -506,7 +513,7 @@ mod tests {
     fn breach_deadlines_and_flags() {
         let r = Registry::parse("r.toml", &sample("")).expect("valid");
         let now = breach::parse_date("2026-08-01T10:00:00Z").expect("time");
-        let b = r.entries[0].breach(now, breach::parse_date("2026-07-01").expect("date"));
+        let b = r.entries[0].breach(&breach::Clock::fresh(now), breach::parse_date("2026-07-01").expect("date"));
         assert_eq!(b.report_by, "2026-08-02T10:00:00Z");
         assert_eq!(b.revoke_by.as_deref(), Some("2026-08-01T14:00:00Z"));
         assert_eq!(b.report_hours_left, 24);
@@ -515,7 +522,7 @@ mod tests {
         assert!(!b.revoked);
         let revoked =
             Registry::parse("r.toml", &sample("status = \"revoked\"\nrevoked_at = \"2026-07-20\"\n")).expect("valid");
-        let b = revoked.entries[0].breach(now, now);
+        let b = revoked.entries[0].breach(&breach::Clock::fresh(now), now);
         assert!(b.revoked);
         assert_eq!(b.revoke_by, None);
     }

@@ -4,6 +4,13 @@
 //! breach fields and git provenance in `properties`; `results` present even when empty; skipped
 //! files as tool execution notifications.
 //!
+//! A breach is never less than an error: whatever rule matched the registered token, its result
+//! points at the `registered-token` rule (security-severity 9.5, level `error`), and the matching
+//! rule's id and own severity stay in the result's properties. Each result carries, besides the
+//! finding's stable fingerprint, an occurrence fingerprint (`fingerprint:n`, n counting the same
+//! fingerprint's earlier results in the file), so two occurrences of one secret in one file are
+//! two alerts rather than one.
+//!
 //! Given `--now`, the same scan gives byte-identical SARIF: invocation times are the scan clock.
 
 use std::collections::BTreeMap;
@@ -128,7 +135,16 @@ fn camel(id: &str) -> String {
         .collect()
 }
 
-fn result(f: &Finding, rule_index: usize) -> sarif::Result {
+/// The rule a result points at: `registered-token` for every breach.
+fn result_rule(f: &Finding) -> &str {
+    if f.breach.is_some() {
+        crate::scan::REGISTERED_TOKEN
+    } else {
+        &f.rule_id
+    }
+}
+
+fn result(f: &Finding, rule_index: usize, occurrence: usize) -> sarif::Result {
     let mut msg = format!("{} found: {}", f.rule_name, f.secret);
     if let Some(b) = &f.breach {
         msg = format!(
@@ -171,6 +187,12 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
     let mut props = BTreeMap::new();
     props.insert("severity".into(), json!(f.severity));
     props.insert("secret_length".into(), json!(f.secret_length));
+    if f.breach.is_some() {
+        // The rule that matched, with its own severity; the result itself is a breach.
+        props.insert("rule_id".into(), json!(f.rule_id));
+        props.insert("rule_security_severity".into(), json!(security_severity(f.severity)));
+        props.insert("security-severity".into(), json!(security_severity(Severity::Critical)));
+    }
     if let Some(e) = &f.encoding {
         props.insert("encoding".into(), json!(e));
     }
@@ -190,11 +212,13 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
     }
     let mut fps = BTreeMap::new();
     fps.insert("ndaguard/v1".to_string(), f.fingerprint.clone());
+    fps.insert("ndaguard/occurrence/v1".to_string(), format!("{}:{occurrence}", f.fingerprint));
     let base = sarif::Result::builder().message(message(String::new())).build();
+    let level = if f.breach.is_some() { sarif::ResultLevel::Error } else { level(f.severity) };
     sarif::Result {
-        rule_id: Some(f.rule_id.clone()),
+        rule_id: Some(result_rule(f).to_string()),
         rule_index: Some(rule_index as i64),
-        level: Some(level(f.severity)),
+        level: Some(level),
         message: message(msg),
         locations: Some(vec![location]),
         partial_fingerprints: Some(fps),
@@ -207,12 +231,21 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
 pub fn build(report: &ScanReport) -> sarif::Sarif {
     // Rules that fired, in id order; results point at them by index.
     let mut fired: Vec<&RuleMeta> =
-        report.rules.iter().filter(|r| report.findings.iter().any(|f| f.rule_id == r.id)).collect();
+        report.rules.iter().filter(|r| report.findings.iter().any(|f| result_rule(f) == r.id)).collect();
     fired.sort_by(|a, b| a.id.cmp(&b.id));
     fired.dedup_by(|a, b| a.id == b.id);
     let index: BTreeMap<&str, usize> = fired.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
-    let results: Vec<sarif::Result> =
-        report.findings.iter().map(|f| result(f, index.get(f.rule_id.as_str()).copied().unwrap_or(0))).collect();
+    // Occurrences count per (path, fingerprint), in report order (path, line, column).
+    let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let results: Vec<sarif::Result> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let n = seen.entry((f.path.as_str(), f.fingerprint.as_str())).or_insert(0);
+            *n += 1;
+            result(f, index.get(result_rule(f)).copied().unwrap_or(0), *n)
+        })
+        .collect();
     let notifications: Vec<sarif::Notification> = report
         .skipped
         .iter()
