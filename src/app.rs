@@ -235,7 +235,7 @@ fn load_registry(args: &ScanArgs, config: &Config, root_dir: &Path) -> Result<Op
             default
         }
     };
-    Ok(Some(Arc::new(Registry::load(&path)?)))
+    Ok(Some(Arc::new(Registry::load_with_key_file(&path, config.key_file().as_deref())?)))
 }
 
 /// `ndaguard baseline [scan flags]`: scans as `scan` would (without applying any baseline) and

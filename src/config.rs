@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! registry = ".ndaguard/registry.toml"   # default path of the NDA registry
+//! registry_key_file = "/run/secrets/ndaguard-key"  # key of a registry with key = "external"
 //! max_file_size = 10485760               # bytes
 //!
 //! [rules]
@@ -40,6 +41,9 @@ pub struct Config {
     /// Registry path (relative to the scan root).
     #[serde(default)]
     pub registry: Option<PathBuf>,
+    /// Key file of a registry whose key is external (relative to this file).
+    #[serde(default)]
+    pub registry_key_file: Option<PathBuf>,
     /// Baseline path (relative to the scan root).
     #[serde(default)]
     pub baseline: Option<PathBuf>,
@@ -162,6 +166,12 @@ impl Config {
     /// The directory relative paths in this file are resolved against.
     pub fn base_dir(&self) -> Option<&Path> {
         self.source.as_deref().and_then(Path::parent)
+    }
+
+    /// `registry_key_file`, relative to this file's folder.
+    pub fn key_file(&self) -> Option<PathBuf> {
+        let f = self.registry_key_file.as_ref()?;
+        Some(self.base_dir().map(|d| d.join(f)).unwrap_or_else(|| f.clone()))
     }
 }
 

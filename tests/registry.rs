@@ -344,3 +344,78 @@ fn a_breach_matched_by_a_medium_rule_is_an_error_with_no_characters_and_one_aler
     assert_ne!(occ(&results[0]), occ(&results[1]));
     assert!(occ(&results[0]).ends_with(":1") && occ(&results[1]).ends_with(":2"), "{doc}");
 }
+
+/// Issue 17: with `key = "external"` the committed file holds no key; scans and `registry
+/// add|check` take it from `NDAGUARD_REGISTRY_KEY` or the configured key file, and refuse a
+/// missing or wrong one instead of silently finding nothing.
+#[test]
+fn an_external_registry_key_comes_from_the_environment_or_a_key_file() {
+    use base64::Engine as _;
+    let mut g = Gen::new(318);
+    let tok = g.odd_token(33);
+    let key = base64::engine::general_purpose::STANDARD.encode(g.alnum(32));
+    let t = Tree::new();
+    let reg = t.path().join(".ndaguard/registry.toml");
+    #[allow(deprecated)]
+    let bin = assert_cmd::cargo::cargo_bin("ndaguard");
+    let mut child = Command::new(bin)
+        .args(["registry", "--registry"])
+        .arg(&reg)
+        .args(["--now", NOW, "add", "--id", "ext", "--nda", "N-1", "--counterparty", "C", "--owner", "o@corp.test"])
+        .args(["--report-within", "24h", "--revoke-within", "4h"])
+        .env("NDAGUARD_REGISTRY_KEY", &key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.take().expect("stdin").write_all(tok.as_bytes()).expect("write token");
+    let out = child.wait_with_output().expect("finishes");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&reg).expect("registry");
+    assert!(text.contains("key = \"external:"), "{text}");
+    assert!(!text.contains(&key), "the key is not in the file");
+    t.write("app.env", format!("T={tok}\n"));
+    let scan = |env: Option<&str>| {
+        let mut c = ndaguard();
+        c.args(["scan", "-f", "json", "--now", NOW]).arg(t.path()).env_remove("NDAGUARD_REGISTRY_KEY");
+        if let Some(k) = env {
+            c.env("NDAGUARD_REGISTRY_KEY", k);
+        }
+        c.output().expect("runs")
+    };
+    let out = scan(Some(&key));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(breaches(&json).len(), 1, "{json}");
+    let out = scan(None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NDAGUARD_REGISTRY_KEY"), "{:?}", out);
+    let wrong = base64::engine::general_purpose::STANDARD.encode(g.alnum(32));
+    let out = scan(Some(&wrong));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not the registry's key"), "{:?}", out);
+    // A key file named in the configuration.
+    t.write("secret/ndaguard.key", format!("{key}\n"));
+    t.write(".ndaguard.toml", "registry_key_file = \"secret/ndaguard.key\"\n");
+    let out = scan(None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(breaches(&json).len(), 1, "{json}");
+    // `registry check` proves the key is at hand.
+    let out = ndaguard()
+        .args(["registry", "--registry"])
+        .arg(&reg)
+        .args(["--now", NOW, "check"])
+        .env_remove("NDAGUARD_REGISTRY_KEY")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = ndaguard()
+        .args(["registry", "--registry"])
+        .arg(&reg)
+        .args(["--now", NOW, "check"])
+        .env("NDAGUARD_REGISTRY_KEY", &key)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

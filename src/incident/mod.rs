@@ -202,6 +202,49 @@ impl Incidents {
     }
 }
 
+/// What a scan learned from the record, per finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked {
+    /// The finding's clock: its first detection and the actions taken.
+    pub clock: Clock,
+    /// Whether this scan saw it first (its `detected` event was just written).
+    pub new: bool,
+    /// Whether its incident is closed.
+    pub closed: bool,
+}
+
+/// Looks each finding up in the record and writes a `detected` event for those it does not
+/// have, all under one lock. `detections[i]` is the event to write for finding `i` if it is new
+/// (its `at` should be `now`). Returns one [`Tracked`] per finding, and the record's damaged
+/// lines.
+pub fn track(
+    record: &Record,
+    now: OffsetDateTime,
+    detections: Vec<Event>,
+) -> crate::Result<(Vec<Tracked>, Vec<Damaged>)> {
+    let mut locked = record.lock()?;
+    let (events, damaged) = locked.read()?;
+    let incidents = Incidents::fold(&events);
+    let mut out = Vec::with_capacity(detections.len());
+    let mut written: BTreeMap<String, ()> = BTreeMap::new();
+    let mut append = Vec::new();
+    for e in detections {
+        match incidents.get(&e.id) {
+            Some(inc) => out.push(Tracked { clock: inc.clock(now), new: false, closed: !inc.is_open() }),
+            None => {
+                // One finding can be reported twice (the same secret twice at one path): one event.
+                let first = written.insert(e.id.clone(), ()).is_none();
+                out.push(Tracked { clock: Clock::fresh(now), new: first, closed: false });
+                if first {
+                    append.push(e);
+                }
+            }
+        }
+    }
+    locked.append(&append)?;
+    Ok((out, damaged))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +308,37 @@ mod tests {
         assert!(i.revoked.is_none() && i.reported.is_none());
         assert_eq!(i.detected_at, at("2026-03-01T10:00:00Z"));
         assert_eq!(inc.open().count(), 0);
+    }
+
+    #[test]
+    fn track_writes_each_first_sight_once_and_keeps_the_first_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = Record::new(dir.path().join("incidents.jsonl"));
+        let t1 = at("2026-03-01T10:00:00Z");
+        let t2 = at("2026-03-01T11:00:00Z");
+        let (first, _) = track(
+            &r,
+            t1,
+            vec![detected("v1:a", "2026-03-01T10:00:00Z", None), detected("v1:a", "2026-03-01T10:00:00Z", None)],
+        )
+        .expect("track");
+        assert_eq!(first.iter().map(|t| t.new).collect::<Vec<_>>(), vec![true, false]);
+        let (second, _) = track(
+            &r,
+            t2,
+            vec![detected("v1:a", "2026-03-01T11:00:00Z", None), detected("v1:b", "2026-03-01T11:00:00Z", None)],
+        )
+        .expect("track");
+        assert_eq!(
+            second[0],
+            Tracked {
+                clock: Clock { now: t2, detected_at: t1, reported_at: None, revoked_at: None },
+                new: false,
+                closed: false
+            }
+        );
+        assert!(second[1].new);
+        assert_eq!(r.read().expect("read").0.len(), 2);
     }
 
     #[test]

@@ -73,7 +73,30 @@ fn read_token() -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn new_document() -> Result<DocumentMut> {
+/// A new registry: with its own random key, or, when `NDAGUARD_REGISTRY_KEY` is set, with
+/// `key = "external:<key id>"` (the key stays outside the file).
+fn new_document() -> Result<(DocumentMut, Vec<u8>)> {
+    if std::env::var_os(super::KEY_ENV).is_some_and(|v| !v.is_empty()) {
+        let mut probe = Registry {
+            path: PathBuf::from(super::KEY_ENV),
+            key: Vec::new(),
+            entries: Vec::new(),
+            key_mode: super::KeyMode::External { check: None },
+        };
+        probe.resolve_key(None)?;
+        let text = format!(
+            "# ndaguard NDA registry: tokens bound by agreements, stored as keyed hashes (never the tokens).\n\
+             # Managed with `ndaguard registry add|list|check|remove`; safe to commit. The key is external\n\
+             # ({}); the id after `external:` only tells a wrong key from the right one.\n\
+             version = 1\n\
+             key = \"{}:{}\"\n",
+            super::KEY_ENV,
+            super::EXTERNAL_KEY,
+            super::key_id(&probe.key)
+        );
+        let doc = text.parse::<DocumentMut>().context("cannot build a new registry")?;
+        return Ok((doc, probe.key));
+    }
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("cannot get random bytes for the registry key: {e}"))?;
     let text = format!(
@@ -83,7 +106,7 @@ fn new_document() -> Result<DocumentMut> {
          key = \"{}\"\n",
         STANDARD.encode(key)
     );
-    text.parse::<DocumentMut>().context("cannot build a new registry")
+    Ok((text.parse::<DocumentMut>().context("cannot build a new registry")?, key.to_vec()))
 }
 
 fn strings(items: &[String]) -> Array {
@@ -112,25 +135,31 @@ fn add(path: &Path, a: &RegistryAddArgs, now: OffsetDateTime) -> Result<u8> {
     if a.id.trim().is_empty() {
         return Err(Error::Usage("--id is empty".into()).into());
     }
-    let (mut doc, registry) = if path.exists() {
+    let (mut doc, registry, new_key) = if path.exists() {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let registry = Registry::parse(&path.display().to_string(), &text)?;
         let doc =
             text.parse::<DocumentMut>().map_err(|e| Error::invalid(path.display().to_string(), None, e.to_string()))?;
-        (doc, Some(registry))
+        (doc, Some(registry), Vec::new())
     } else {
-        (new_document()?, None)
+        let (doc, key) = new_document()?;
+        (doc, None, key)
     };
     if registry.as_ref().is_some_and(|r| r.entries.iter().any(|e| e.id == a.id)) {
         return Err(Error::Usage(format!("{}: an entry with id {:?} already exists", path.display(), a.id)).into());
     }
+    let key_file = crate::config::Config::discover(None, Path::new(".")).ok().and_then(|c| c.key_file());
+    let registry = match registry {
+        Some(mut r) => {
+            r.resolve_key(key_file.as_deref())?;
+            Some(r)
+        }
+        None => None,
+    };
     let token = read_token()?;
     let key = match &registry {
         Some(r) => r.key.clone(),
-        None => {
-            let k = doc.get("key").and_then(|k| k.as_str()).unwrap_or_default();
-            STANDARD.decode(k).context("the new registry key is not base64")?
-        }
+        None => new_key,
     };
     if let Some(existing) = registry.as_ref().and_then(|r| r.lookup(&token)) {
         return Err(Error::Usage(format!("this token is already registered as {:?}", existing.id)).into());
@@ -216,7 +245,14 @@ fn days(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
 
 /// `list` shows every entry; `check` shows only the entries that need action and exits 1 if any.
 fn list(path: &Path, args: &RegistryListArgs, now: OffsetDateTime, check: bool) -> Result<u8> {
-    let registry = Registry::load(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut registry = Registry::parse(&path.display().to_string(), &text)?;
+    registry.path = path.to_path_buf();
+    if check {
+        // `check` also proves that an external key is at hand and is the right one.
+        let key_file = crate::config::Config::discover(None, Path::new(".")).ok().and_then(|c| c.key_file());
+        registry.resolve_key(key_file.as_deref())?;
+    }
     let mut rows = Vec::new();
     let mut problems = 0;
     for e in &registry.entries {

@@ -206,11 +206,11 @@ pub(super) fn parse(file: &str, text: &str) -> Option<Registry> {
         }
         entries.extend(part);
     }
-    let key = Registry::header(file, text, header.0.as_ref(), header.1.as_ref()).ok()?;
+    let (key, key_mode) = Registry::header(file, text, header.0.as_ref(), header.1.as_ref()).ok()?;
     if duplicate_id(&entries).is_some() {
         return None;
     }
-    Some(Registry { path: std::path::PathBuf::from(file), key, entries })
+    Some(Registry { path: std::path::PathBuf::from(file), key, entries, key_mode })
 }
 
 /// Reads one part of a registry that starts at byte `base` (line `line_base + 1`) of the file.

@@ -338,7 +338,7 @@ mod tests {
                 line: 1,
             })
             .collect();
-        Registry { path: "r.toml".into(), key, entries }
+        Registry { path: "r.toml".into(), key, entries, key_mode: super::super::KeyMode::Inline }
     }
 
     #[test]

@@ -6,6 +6,13 @@
 //! of every window of a registered length in the input (see [`matcher`]); there is no cheaper
 //! token-derived prefilter in the file that would also let a reader of the file check guesses
 //! faster than with the keyed hash.
+//!
+//! With `key = "external"` (or `"external:<key id>"`) the file holds no key: it comes from the
+//! `NDAGUARD_REGISTRY_KEY` environment variable or a key file named in the configuration
+//! (`registry_key_file`), both base64, and the committed file alone lets nobody check guesses. The
+//! optional key id (16 hex digits of `HMAC-SHA-256(key, "ndaguard/registry-key-id")`) lets ndaguard
+//! refuse a wrong key rather than silently find nothing; a 128-bit or longer random key cannot be
+//! guessed from it.
 
 pub mod command;
 mod fast;
@@ -28,6 +35,48 @@ pub use command::command;
 
 /// Default registry location, relative to the repository root.
 pub const DEFAULT_PATH: &str = ".ndaguard/registry.toml";
+
+/// The environment variable that holds an external registry key (base64).
+pub const KEY_ENV: &str = "NDAGUARD_REGISTRY_KEY";
+
+/// The `key` value of a registry whose key is kept outside the file.
+pub const EXTERNAL_KEY: &str = "external";
+
+/// Where a registry's key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyMode {
+    /// In the file (`key = "<base64>"`).
+    Inline,
+    /// Outside the file (`key = "external"`); `check` is the key id, when the file has one.
+    External {
+        /// 16 hex digits identifying the right key.
+        check: Option<String>,
+    },
+}
+
+/// The key id of `key` (see the module docs).
+pub fn key_id(key: &[u8]) -> String {
+    hex::encode(&keyed_hash(key, b"ndaguard/registry-key-id")[..8])
+}
+
+/// Decodes and checks an external key from `source` (named in errors).
+fn decode_external(source: &str, text: &str, check: Option<&str>) -> Result<Vec<u8>> {
+    let key = STANDARD
+        .decode(text.trim())
+        .map_err(|e| Error::Usage(format!("{source}: the registry key is not base64: {e}")))?;
+    if key.len() < 16 {
+        return Err(Error::Usage(format!("{source}: the registry key must be at least 16 bytes (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)")));
+    }
+    if let Some(c) = check {
+        if key_id(&key) != c {
+            return Err(Error::Usage(format!(
+                "{source}: this is not the registry's key (its key id is {}, the registry wants {c})",
+                key_id(&key)
+            )));
+        }
+    }
+    Ok(key)
+}
 
 /// Prefix of the stored keyed hash.
 pub const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
@@ -188,10 +237,13 @@ impl Entry {
 pub struct Registry {
     /// Where it was read from.
     pub path: PathBuf,
-    /// The HMAC key.
+    /// The HMAC key (empty for an external key not yet resolved with
+    /// [`Registry::resolve_key`]).
     pub key: Vec<u8>,
     /// Entries, in file order.
     pub entries: Vec<Entry>,
+    /// Where the key is.
+    pub key_mode: KeyMode,
 }
 
 #[derive(Deserialize)]
@@ -325,20 +377,20 @@ impl Registry {
                 ));
             }
             let entries = Registry::entries(file, text, raw.token, line_base)?;
-            return Ok(Registry { path: PathBuf::from(file), key: Vec::new(), entries });
+            return Ok(Registry { path: PathBuf::from(file), key: Vec::new(), entries, key_mode: KeyMode::Inline });
         }
-        let key = Registry::header(file, text, raw.version.as_ref(), raw.key.as_ref())?;
+        let (key, key_mode) = Registry::header(file, text, raw.version.as_ref(), raw.key.as_ref())?;
         let entries = Registry::entries(file, text, raw.token, line_base)?;
-        Ok(Registry { path: PathBuf::from(file), key, entries })
+        Ok(Registry { path: PathBuf::from(file), key, entries, key_mode })
     }
 
-    /// Checks `version` and decodes `key`.
+    /// Checks `version` and decodes `key` (empty for an external key).
     fn header(
         file: &str,
         text: &str,
         version: Option<&toml::Spanned<i64>>,
         key: Option<&toml::Spanned<String>>,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, KeyMode)> {
         match version {
             Some(v) if *v.get_ref() == 1 => {}
             Some(v) => {
@@ -353,13 +405,31 @@ impl Registry {
         match key {
             Some(k) => {
                 let line = line_of_offset(text, k.span().start);
+                let value = k.get_ref().trim();
+                if let Some(rest) = value.strip_prefix(EXTERNAL_KEY) {
+                    let check = match rest.strip_prefix(':') {
+                        None if rest.is_empty() => None,
+                        Some(c) if c.len() == 16 && c.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                            Some(c.to_ascii_lowercase())
+                        }
+                        _ => {
+                            return Err(Error::invalid(
+                                file,
+                                Some(line),
+                                "field `key`: expected base64, \"external\" or \"external:<16 hex digits>\""
+                                    .to_string(),
+                            ))
+                        }
+                    };
+                    return Ok((Vec::new(), KeyMode::External { check }));
+                }
                 let bytes = STANDARD
                     .decode(k.get_ref().trim())
                     .map_err(|e| Error::invalid(file, Some(line), format!("field `key` is not base64: {e}")))?;
                 if bytes.len() < 16 {
                     return Err(Error::invalid(file, Some(line), "field `key` must be at least 16 bytes".to_string()));
                 }
-                Ok(bytes)
+                Ok((bytes, KeyMode::Inline))
             }
             None => Err(Error::invalid(file, Some(1), "missing field `key`".to_string())),
         }
@@ -451,12 +521,39 @@ impl Registry {
         })
     }
 
-    /// Reads and parses `path`.
+    /// Reads and parses `path`, and resolves an external key from the environment.
     pub fn load(path: &Path) -> Result<Registry> {
+        Registry::load_with_key_file(path, None)
+    }
+
+    /// Reads and parses `path`, and resolves an external key from the environment or
+    /// `key_file`.
+    pub fn load_with_key_file(path: &Path, key_file: Option<&Path>) -> Result<Registry> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut r = Registry::parse(&path.display().to_string(), &text)?;
         r.path = path.to_path_buf();
+        r.resolve_key(key_file)?;
         Ok(r)
+    }
+
+    /// For `key = "external"`: takes the key from `NDAGUARD_REGISTRY_KEY`, else from `key_file`,
+    /// and checks it against the key id when the file has one. Nothing to do for an inline key.
+    pub fn resolve_key(&mut self, key_file: Option<&Path>) -> Result<()> {
+        let KeyMode::External { check } = &self.key_mode else { return Ok(()) };
+        let check = check.as_deref();
+        if let Some(v) = std::env::var_os(KEY_ENV).filter(|v| !v.is_empty()) {
+            self.key = decode_external(KEY_ENV, &v.to_string_lossy(), check)?;
+            return Ok(());
+        }
+        if let Some(f) = key_file {
+            let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+            self.key = decode_external(&f.display().to_string(), &text, check)?;
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "{}: the registry's key is external: set {KEY_ENV} (base64), or name a key file with `registry_key_file` in .ndaguard.toml",
+            self.path.display()
+        )))
     }
 
     /// The entry whose keyed hash `token` has, if any.
@@ -507,6 +604,38 @@ mod tests {
         let unknown = sample("colour = \"red\"\n");
         let e = Registry::parse("r.toml", &unknown).unwrap_err().to_string();
         assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn an_external_key_comes_from_a_key_file_and_a_wrong_key_is_refused() {
+        let key = [9u8; 32];
+        let text = sample("").replace(&STANDARD.encode([7u8; 32]), &format!("external:{}", key_id(&key)));
+        let text = text.replace(
+            &hex::encode(keyed_hash(&[7u8; 32], b"tok_abcdefghijklmnop")),
+            &hex::encode(keyed_hash(&key, b"tok_abcdefghijklmnop")),
+        );
+        let mut r = Registry::parse("r.toml", &text).expect("valid");
+        assert!(r.key.is_empty());
+        assert_eq!(r.key_mode, KeyMode::External { check: Some(key_id(&key)) });
+        let dir = tempfile::tempdir().expect("tempdir");
+        let good = dir.path().join("good.key");
+        std::fs::write(&good, format!("{}\n", STANDARD.encode(key))).expect("write");
+        let bad = dir.path().join("bad.key");
+        std::fs::write(&bad, STANDARD.encode([8u8; 32])).expect("write");
+        // The environment variable is not set in unit tests (the integration tests set it).
+        if std::env::var_os(KEY_ENV).is_none() {
+            let e = r.resolve_key(None).unwrap_err().to_string();
+            assert!(e.contains(KEY_ENV) && e.contains("registry_key_file"), "{e}");
+            let e = r.resolve_key(Some(&bad)).unwrap_err().to_string();
+            assert!(e.contains("not the registry's key"), "{e}");
+            r.resolve_key(Some(&good)).expect("the right key");
+            assert!(r.lookup(b"tok_abcdefghijklmnop").is_some());
+        }
+        let plain = sample("").replace(&STANDARD.encode([7u8; 32]), "external");
+        assert_eq!(Registry::parse("r.toml", &plain).expect("valid").key_mode, KeyMode::External { check: None });
+        let e =
+            Registry::parse("r.toml", &sample("").replace(&STANDARD.encode([7u8; 32]), "external:xyz")).unwrap_err();
+        assert!(e.to_string().contains("external:<16 hex digits>"), "{e}");
     }
 
     #[test]
