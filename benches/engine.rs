@@ -11,7 +11,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndaguard::engine::Engine;
 use ndaguard::filter::Allowlist;
-use ndaguard::scan::{Origin, ScanOptions, Scanner, ThreadState};
+use ndaguard::{ScanOptions, ScanState, Scanner};
 
 struct Rng(u64);
 
@@ -76,8 +76,8 @@ fn throughput(c: &mut Criterion) {
         let data = corpus(size);
         group.throughput(Throughput::Bytes(data.len() as u64));
         group.bench_with_input(BenchmarkId::new("scan", size), &data, |b, data| {
-            let mut state = ThreadState::default();
-            b.iter(|| scanner.scan(data, Origin { path: "src/app.py", provenance: None }, &mut state).findings.len())
+            let mut state = ScanState::default();
+            b.iter(|| scanner.find(data, "src/app.py", &mut state).len())
         });
     }
     group.finish();

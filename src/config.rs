@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{line_of_offset, Error, Result};
+use crate::error::{Error, Result};
+use crate::lines::line_of_offset;
 
 /// Name of the configuration file looked up at the scan root.
 pub const CONFIG_FILE: &str = ".ndaguard.toml";

@@ -55,26 +55,3 @@ impl Error {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// The 1-based line number of byte `offset` in `text`.
-pub fn line_of_offset(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
-}
-
-/// Line numbers for many offsets of one text, by binary search over its newlines.
-pub struct LineMap {
-    newlines: Vec<usize>,
-}
-
-impl LineMap {
-    /// Indexes `text`.
-    pub fn new(text: &str) -> LineMap {
-        LineMap { newlines: memchr::memchr_iter(b'\n', text.as_bytes()).collect() }
-    }
-
-    /// The 1-based line holding byte `offset`.
-    pub fn line(&self, offset: usize) -> usize {
-        self.newlines.partition_point(|&n| n < offset) + 1
-    }
-}

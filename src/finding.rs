@@ -18,30 +18,14 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::Severity;
 
-/// Git provenance of a finding.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
-pub struct Provenance {
-    /// Full commit id that introduced the secret.
-    pub commit: String,
-    /// Author name.
-    pub author: String,
-    /// Author email.
-    pub email: String,
-    /// Author date, RFC 3339.
-    pub date: String,
-    /// Commit time as Unix seconds (for `exposed_since`).
-    #[serde(skip)]
-    pub time: i64,
-}
-
 /// One leaked secret at one place.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// Rule id (`registered-token` for a registry-only match).
     pub rule_id: String,
-    /// Rule name.
+    /// The rule's human name.
     pub rule_name: String,
-    /// Severity.
+    /// The rule's severity (`critical` for registered tokens).
     pub severity: Severity,
     /// Path relative to the scan root, `/`-separated; invalid UTF-8 bytes escaped as `\xNN`.
     pub path: String,
@@ -83,21 +67,6 @@ pub struct Finding {
     /// Report and revoke deadlines from `[policy]`, for findings that are not breaches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadlines: Option<crate::breach::Deadlines>,
-    /// Index of the registry entry whose token this is (not serialized).
-    #[serde(skip)]
-    pub registry_entry: Option<usize>,
-    /// Unix time since which the secret has been exposed, when the source knows it (file mtime).
-    #[serde(skip)]
-    pub exposed_since: Option<i64>,
-    /// Byte offset of the secret in the scanned blob (not serialized).
-    #[serde(skip)]
-    pub offset: usize,
-    /// SHA-256 of the raw secret, for deduplication and the registry; never serialized.
-    #[serde(skip)]
-    pub secret_digest: [u8; 32],
-    /// Unix time of the commit that introduced the secret, when known.
-    #[serde(skip)]
-    pub commit_time: Option<i64>,
 }
 
 impl Finding {
@@ -193,64 +162,6 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
     out
 }
 
-/// Maps byte offsets of one blob to 1-based lines and columns. Offsets must be queried in
-/// ascending order for the incremental scan to pay off, but any order works.
-pub struct LineIndex<'a> {
-    data: &'a [u8],
-    pos: usize,
-    line: usize,
-    line_start: usize,
-}
-
-impl<'a> LineIndex<'a> {
-    /// An index over `data`.
-    pub fn new(data: &'a [u8]) -> Self {
-        LineIndex { data, pos: 0, line: 1, line_start: 0 }
-    }
-
-    /// The (line, column) of byte `offset`.
-    pub fn locate(&mut self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.data.len());
-        if offset < self.line_start {
-            self.pos = 0;
-            self.line = 1;
-            self.line_start = 0;
-        } else if offset < self.pos {
-            let col = self.data[self.line_start..offset].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1;
-            return (self.line, col);
-        }
-        for nl in memchr::memchr_iter(b'\n', &self.data[self.pos..offset]) {
-            self.line += 1;
-            self.line_start = self.pos + nl + 1;
-        }
-        self.pos = offset;
-        let col = self.data[self.line_start..offset].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1;
-        (self.line, col)
-    }
-
-    /// The offset where the line holding `offset` starts.
-    pub fn line_start(data: &[u8], offset: usize) -> usize {
-        let offset = offset.min(data.len());
-        memchr::memrchr(b'\n', &data[..offset]).map(|i| i + 1).unwrap_or(0)
-    }
-
-    /// The bytes of the line holding `offset` (without its line ending).
-    pub fn line_bytes(data: &[u8], offset: usize) -> &[u8] {
-        let offset = offset.min(data.len());
-        let start = memchr::memrchr(b'\n', &data[..offset]).map(|i| i + 1).unwrap_or(0);
-        let end = memchr::memchr(b'\n', &data[offset..]).map(|i| offset + i).unwrap_or(data.len());
-        let line = &data[start..end];
-        line.strip_suffix(b"\r").unwrap_or(line)
-    }
-
-    /// The bytes of the line before the one holding `offset`, if any.
-    pub fn previous_line_bytes(data: &[u8], offset: usize) -> Option<&[u8]> {
-        let offset = offset.min(data.len());
-        let start = memchr::memrchr(b'\n', &data[..offset])?;
-        Some(Self::line_bytes(data, start))
-    }
-}
-
 /// Why a file or blob was not scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
 #[serde(rename_all = "kebab-case")]
@@ -299,7 +210,7 @@ impl SkipReason {
 pub struct Skipped {
     /// Path relative to the scan root (or blob id for git objects without a path).
     pub path: String,
-    /// Why.
+    /// Why it was not scanned.
     pub reason: SkipReason,
     /// Details (the I/O error, the size).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -354,20 +265,6 @@ mod tests {
         assert_ne!(a, fingerprint("q", "a.txt", b"s1"));
         assert_ne!(a, fingerprint("r", "a.txt", b"s2"));
         assert!(a.starts_with("v1:") && a.len() == 35);
-    }
-
-    #[test]
-    fn line_index_counts_lines_and_characters() {
-        let data = "ab\ncé d\r\nxyz".as_bytes();
-        let mut idx = LineIndex::new(data);
-        assert_eq!(idx.locate(0), (1, 1));
-        assert_eq!(idx.locate(3), (2, 1));
-        assert_eq!(idx.locate(7), (2, 4));
-        assert_eq!(idx.locate(10), (3, 1));
-        assert_eq!(idx.locate(1), (1, 2));
-        assert_eq!(LineIndex::line_bytes(data, 4), "cé d".as_bytes());
-        assert_eq!(LineIndex::previous_line_bytes(data, 11), Some("cé d".as_bytes()));
-        assert_eq!(LineIndex::previous_line_bytes(data, 1), None);
     }
 
     #[test]

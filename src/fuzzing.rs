@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use crate::engine::Engine;
 use crate::filter::Allowlist;
-use crate::scan::{Origin, ScanOptions, Scanner, ThreadState};
+use crate::scan::{ScanOptions, ScanState, Scanner};
 
 /// Parses bytes as a rule file, and compiles what loads (bounded by the regex size limit).
 pub fn rule_file(data: &[u8]) {
@@ -54,10 +54,11 @@ pub fn engine(data: &[u8]) {
         Some(2) => "src/main.rs",
         _ => "notes.txt",
     };
-    let mut state = ThreadState::default();
-    let res = s.scan(data, Origin { path, provenance: None }, &mut state);
-    for f in &res.findings {
+    let mut state = ScanState::default();
+    let res = s.scan(data, crate::blob::Origin { path, provenance: None }, &mut state);
+    for h in &res.hits {
+        let f = &h.finding;
         assert!(f.line >= 1 && f.column >= 1 && f.end_line >= f.line, "bad position {f:?}");
-        assert!(f.offset + f.secret_length <= data.len() || f.encoding.is_some(), "span out of bounds {f:?}");
+        assert!(h.offset + f.secret_length <= data.len() || f.encoding.is_some(), "span out of bounds {f:?}");
     }
 }

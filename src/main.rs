@@ -9,11 +9,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = ndaguard::cli::Cli::parse();
-    match ndaguard::app::run(cli) {
+    match ndaguard::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("ndaguard: error: {err:#}");
-            ExitCode::from(ndaguard::app::EXIT_ERROR)
+            ExitCode::from(ndaguard::EXIT_ERROR)
         }
     }
 }

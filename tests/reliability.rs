@@ -1,57 +1,6 @@
 //! Reliability: big inputs in bounded memory, chunk boundaries, and accounting.
 
-use ndaguard::engine::Engine;
-use ndaguard::filter::Allowlist;
-use ndaguard::scan::{Origin, ScanOptions, Scanner, ThreadState};
-use ndaguard::source::chunked;
-
 use crate::common::{ndaguard, scan_json, Gen, Tree};
-
-fn scanner() -> Scanner {
-    let rules = ndaguard::rules::builtin().expect("rules");
-    Scanner::new(Engine::new(rules).expect("engine"), Allowlist::empty(), ScanOptions::default())
-}
-
-#[test]
-fn a_secret_across_every_chunk_boundary_offset_is_found_once_at_the_right_place() {
-    let s = scanner();
-    let mut g = Gen::new(500);
-    let tok = g.github_pat();
-    let (chunk, overlap) = (96, 64);
-    for offset in 0..(3 * chunk) {
-        // Lines of filler with a multi-byte character, then the token at `offset`.
-        let mut text = String::new();
-        while text.len() < offset {
-            text.push_str(if text.len() % 17 == 5 { "é\n" } else { "x" });
-        }
-        while text.len() > offset {
-            text.pop();
-        }
-        text.push(' ');
-        text.push_str(&tok);
-        text.push_str(" tail\nmore text after the token\n");
-        let mut st = ThreadState::default();
-        let whole = s.scan(text.as_bytes(), Origin { path: "f.txt", provenance: None }, &mut st);
-        let res = chunked::scan_reader(
-            &s,
-            text.as_bytes(),
-            Vec::new(),
-            Origin { path: "f.txt", provenance: None },
-            &mut st,
-            chunk,
-            overlap,
-        )
-        .expect("reads");
-        assert_eq!(res.findings.len(), 1, "offset {offset}: {:?}", res.findings);
-        let (a, b) = (&whole.findings[0], &res.findings[0]);
-        assert_eq!(
-            (a.line, a.column, a.end_line, a.end_column, a.offset),
-            (b.line, b.column, b.end_line, b.end_column, b.offset),
-            "offset {offset}"
-        );
-        assert_eq!(res.bytes, text.len() as u64);
-    }
-}
 
 #[test]
 fn a_large_single_line_file_is_scanned_in_chunks() {

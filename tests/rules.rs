@@ -7,7 +7,7 @@ use crate::common::ndaguard;
 fn every_builtin_rule_example_passes_through_the_whole_engine() {
     let rules = ndaguard::rules::builtin().expect("built-in rules load");
     ndaguard::rules::check_unique(&rules).expect("unique ids");
-    let report = ndaguard::rules::check::check_rules(rules).expect("engine builds");
+    let report = ndaguard::check_rules(rules).expect("engine builds");
     let failures: Vec<String> =
         report.failures.iter().map(|f| format!("{} ({}): {}", f.rule_id, f.origin, f.message)).collect();
     assert!(failures.is_empty(), "{} failing examples:\n{}", failures.len(), failures.join("\n"));

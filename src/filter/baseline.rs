@@ -19,7 +19,7 @@ pub const BASELINE_VERSION: u32 = 1;
 /// One accepted finding.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(deny_unknown_fields)]
-pub struct Entry {
+pub struct Accepted {
     /// The finding's fingerprint.
     pub fingerprint: String,
     /// Its rule (for people reading the file).
@@ -37,15 +37,15 @@ pub struct Baseline {
     /// Format version.
     pub version: u32,
     /// Accepted findings.
-    pub findings: Vec<Entry>,
+    pub findings: Vec<Accepted>,
 }
 
 impl Baseline {
     /// A baseline accepting `findings`.
     pub fn from_findings(findings: &[Finding]) -> Baseline {
-        let mut entries: Vec<Entry> = findings
+        let mut entries: Vec<Accepted> = findings
             .iter()
-            .map(|f| Entry { fingerprint: f.fingerprint.clone(), rule_id: f.rule_id.clone(), path: f.path.clone() })
+            .map(|f| Accepted { fingerprint: f.fingerprint.clone(), rule_id: f.rule_id.clone(), path: f.path.clone() })
             .collect();
         entries.sort();
         entries.dedup();

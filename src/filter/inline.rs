@@ -1,18 +1,18 @@
 //! Inline suppression: `ndaguard:allow` on the line of a finding, or `ndaguard:allow-next-line`
 //! on the line before it. A reason may follow (`ndaguard:allow test fixture`); it is for people.
 
-use crate::finding::LineIndex;
+use crate::lines::{line_bytes, previous_line_bytes};
 
 const ALLOW: &[u8] = b"ndaguard:allow";
 const ALLOW_NEXT: &[u8] = b"ndaguard:allow-next-line";
 
 /// Whether the finding at byte `offset` of `data` is suppressed by an inline comment.
 pub fn is_allowed(data: &[u8], offset: usize) -> bool {
-    let line = LineIndex::line_bytes(data, offset);
+    let line = line_bytes(data, offset);
     if has_allow_on_line(line) {
         return true;
     }
-    match LineIndex::previous_line_bytes(data, offset) {
+    match previous_line_bytes(data, offset) {
         Some(prev) => memchr::memmem::find(prev, ALLOW_NEXT).is_some(),
         None => false,
     }

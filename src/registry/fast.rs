@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::str::FromStr;
 
 use super::{duplicate_id, RawEntry, Registry};
-use crate::finding::LineIndex;
+use crate::lines::LineIndex;
 
 /// A value of the subset.
 enum Value {

@@ -14,9 +14,8 @@
 //! refuse a wrong key rather than silently find nothing; a 128-bit or longer random key cannot be
 //! guessed from it.
 
-pub mod command;
 mod fast;
-pub mod matcher;
+pub(crate) mod matcher;
 
 use std::path::{Path, PathBuf};
 
@@ -28,10 +27,8 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::breach::{self, Breach};
-use crate::error::{line_of_offset, Error, LineMap, Result};
-use crate::finding::LineIndex;
-
-pub use command::command;
+use crate::error::{Error, Result};
+use crate::lines::{line_of_offset, LineIndex};
 
 /// Default registry location, relative to the repository root.
 pub const DEFAULT_PATH: &str = ".ndaguard/registry.toml";
@@ -334,12 +331,13 @@ impl Registry {
         }
         cuts.dedup();
         cuts.push(text.len());
-        let lines = LineMap::new(text);
-        let pieces: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+        let mut lines = LineIndex::new(text.as_bytes());
+        // Cuts are in ascending order: the index counts lines forward once.
+        let pieces: Vec<(usize, usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1], lines.line(w[0]))).collect();
         let parsed: Vec<Result<Registry>> = pieces
             .par_iter()
             .enumerate()
-            .map(|(i, &(a, b))| Registry::parse_part(file, &text[a..b], lines.line(a) - 1, i == 0))
+            .map(|(i, &(a, b, line))| Registry::parse_part(file, &text[a..b], line - 1, i == 0))
             .collect();
         let mut out: Option<Registry> = None;
         for r in parsed {

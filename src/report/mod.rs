@@ -45,15 +45,15 @@ pub enum Mode {
 pub struct ScanReport {
     /// Report format version.
     pub version: u32,
-    /// The tool.
+    /// Which ndaguard wrote the report.
     pub tool: Tool,
-    /// The scan.
+    /// What was scanned (mode, root, range) and when.
     pub scan: ScanInfo,
     /// Findings, sorted.
     pub findings: Vec<Finding>,
     /// Skipped files and blobs, sorted.
     pub skipped: Vec<Skipped>,
-    /// Totals.
+    /// Counts of files, bytes, findings, breaches, suppressions and errors.
     pub summary: Summary,
     /// The rules of the scan (for SARIF's rule descriptors).
     #[serde(skip)]
@@ -63,17 +63,17 @@ pub struct ScanReport {
 /// What a report needs to know about a rule.
 #[derive(Debug, Clone)]
 pub struct RuleMeta {
-    /// Id.
+    /// The rule id findings carry (`rule_id`).
     pub id: String,
-    /// Name.
+    /// The human name (SARIF `shortDescription`).
     pub name: String,
-    /// Severity.
+    /// Gives the SARIF level and `security-severity`.
     pub severity: crate::rules::Severity,
     /// What the secret grants.
     pub description: Option<String>,
     /// How to revoke or rotate it.
     pub remediation: Option<String>,
-    /// Tags.
+    /// Extra SARIF tags, beside `security` and `secret`.
     pub tags: Vec<String>,
     /// Precision (`very-high` … `low`).
     pub precision: &'static str,

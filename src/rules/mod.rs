@@ -2,14 +2,13 @@
 //!
 //! A rule is data (design.md §3): an id, a severity, keywords for the Aho-Corasick prefilter, a
 //! regex with a `secret` capture group, and optional entropy, checksum and filter settings. Rules
-//! carry their own positive and negative examples; [`check`] runs them through the whole engine.
+//! carry their own positive and negative examples; [`crate::check_rules`] runs them through the
+//! whole scanner.
 //!
 //! Loading validates everything that can be validated without compiling a regex (ids, severities,
 //! keywords, checksum names, examples containing a keyword). Regexes of built-in rules are
 //! compiled lazily by the engine, so that start-up stays fast; user rules are compiled eagerly
 //! at load time so that a bad regex is reported with its file and line before the scan starts.
-
-pub mod check;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -17,7 +16,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{line_of_offset, Error, Result};
+use crate::error::{Error, Result};
+use crate::lines::line_of_offset;
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -167,7 +167,7 @@ pub struct Rule {
     pub id: String,
     /// Human name.
     pub name: String,
-    /// Severity.
+    /// How bad a leak is; gives reports their level and deadlines their policy.
     pub severity: Severity,
     /// Prefilter keywords (matched case-insensitively).
     pub keywords: Vec<String>,
@@ -181,9 +181,9 @@ pub struct Rule {
     pub description: Option<String>,
     /// How to revoke or rotate it.
     pub remediation: Option<String>,
-    /// Free tags.
+    /// Free tags, copied to SARIF rule descriptors.
     pub tags: Vec<String>,
-    /// Precision.
+    /// How likely a match is a real secret; decides overlaps and SARIF `precision`.
     pub precision: Precision,
     /// Regex on the relative path that limits where the rule runs.
     pub path: Option<String>,

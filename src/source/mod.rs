@@ -1,8 +1,7 @@
-//! Where blobs come from: the working tree (`fs`) and standard input. Sources read bytes and
-//! hand them on; they never match.
+//! Where blobs come from: the working tree ([`tree`]), standard input ([`stdin`]) and git
+//! ([`git`]). Sources read bytes and hand them to a [`crate::blob::BlobSink`]; they never match,
+//! and never import the scanner.
 
-pub mod chunked;
-pub mod fs;
-pub mod git;
-pub mod linediff;
-pub mod stdin;
+pub(crate) mod git;
+pub(crate) mod stdin;
+pub(crate) mod tree;

@@ -9,28 +9,30 @@ use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
+use crate::cancel::Cancel;
+
 /// Bytes read per hand-over.
 const BLOCK: usize = 64 * 1024;
 /// Blocks that may wait in the channel (bounds memory to `BLOCK * DEPTH`).
 const DEPTH: usize = 16;
 
-/// A reader over standard input that ends early when `stop` says so.
-pub struct Interruptible {
+/// A reader over standard input that ends early once its token is cancelled.
+pub(crate) struct Interruptible {
     rx: Receiver<io::Result<Vec<u8>>>,
     pending: Vec<u8>,
     pos: usize,
-    stop: fn() -> bool,
+    cancel: Cancel,
     done: bool,
 }
 
 impl Interruptible {
-    /// Starts reading standard input on a thread. `stop` is polled while no bytes are waiting.
-    pub fn stdin(stop: fn() -> bool) -> Interruptible {
-        Interruptible::spawn(io::stdin(), stop)
+    /// Starts reading standard input on a thread. `cancel` is polled while no bytes are waiting.
+    pub(crate) fn stdin(cancel: &Cancel) -> Interruptible {
+        Interruptible::spawn(io::stdin(), cancel)
     }
 
-    /// Same, over any reader (tests).
-    pub fn spawn(mut input: impl Read + Send + 'static, stop: fn() -> bool) -> Interruptible {
+    /// Same, over any reader.
+    pub(crate) fn spawn(mut input: impl Read + Send + 'static, cancel: &Cancel) -> Interruptible {
         let (tx, rx) = sync_channel(DEPTH);
         std::thread::spawn(move || loop {
             let mut buf = vec![0u8; BLOCK];
@@ -49,7 +51,7 @@ impl Interruptible {
                 }
             }
         });
-        Interruptible { rx, pending: Vec::new(), pos: 0, stop, done: false }
+        Interruptible { rx, pending: Vec::new(), pos: 0, cancel: cancel.clone(), done: false }
     }
 }
 
@@ -69,7 +71,7 @@ impl Read for Interruptible {
                     self.done = true;
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    if (self.stop)() {
+                    if self.cancel.is_cancelled() {
                         self.done = true;
                     }
                 }
@@ -85,9 +87,6 @@ impl Read for Interruptible {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    static STOP: AtomicBool = AtomicBool::new(false);
 
     /// A reader that yields its bytes and then blocks forever, like a pipe left open.
     struct OpenPipe(Option<Vec<u8>>);
@@ -109,7 +108,7 @@ mod tests {
     #[test]
     fn reads_everything_then_ends_at_end_of_input() {
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut r = Interruptible::spawn(io::Cursor::new(data.clone()), || false);
+        let mut r = Interruptible::spawn(io::Cursor::new(data.clone()), &Cancel::new());
         let mut got = Vec::new();
         r.read_to_end(&mut got).expect("reads");
         assert_eq!(got, data);
@@ -117,11 +116,12 @@ mod tests {
 
     #[test]
     fn a_stop_ends_a_read_that_would_block_but_keeps_the_bytes_read() {
-        let mut r = Interruptible::spawn(OpenPipe(Some(b"token=abc\n".to_vec())), || STOP.load(Ordering::SeqCst));
+        let cancel = Cancel::new();
+        let mut r = Interruptible::spawn(OpenPipe(Some(b"token=abc\n".to_vec())), &cancel);
         let mut first = [0u8; 64];
         let n = r.read(&mut first).expect("reads");
         assert_eq!(&first[..n], b"token=abc\n");
-        STOP.store(true, Ordering::SeqCst);
+        cancel.cancel();
         let mut rest = Vec::new();
         r.read_to_end(&mut rest).expect("ends");
         assert!(rest.is_empty());

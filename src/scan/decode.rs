@@ -12,8 +12,6 @@
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 
-use crate::finding::LineIndex;
-
 /// Longest encoded run that is decoded.
 pub const MAX_SEGMENT: usize = 64 * 1024;
 /// Most decoded bytes per blob.
@@ -282,7 +280,7 @@ fn push(
 ) {
     let take = decoded.len().min(*budget);
     *budget -= take;
-    let line_start = LineIndex::line_start(data, start);
+    let line_start = crate::lines::line_start(data, start);
     let mut text = data[line_start..start].to_vec();
     let decoded_at = text.len();
     text.extend_from_slice(&decoded[..take]);

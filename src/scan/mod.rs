@@ -2,54 +2,31 @@
 //!
 //! A [`Scanner`] is built once per run and shared by all worker threads. Given one blob's bytes
 //! and where they came from, it runs the engine, drops what inline comments and the allowlist
-//! suppress, and turns the rest into [`Finding`]s with lines, columns, redacted secrets and
-//! fingerprints. It does no I/O.
+//! suppress, looks the blob up in the NDA registry, and turns the rest into findings with lines,
+//! columns, redacted secrets and fingerprints. It does no I/O. [`ScanSink`] is a scanner as one
+//! thread's [`BlobSink`], the form in which sources see it; [`chunked`] scans streams in bounded
+//! memory; [`decode`] finds encoded text; [`check`] runs the rules' own examples.
 
-use crate::decode;
+pub(crate) mod check;
+pub(crate) mod chunked;
+pub(crate) mod decode;
+
+use std::io::Read;
+use std::ops::Range;
+
+use crate::blob::{BlobSink, Hit, Origin, Scanned};
+use crate::cancel::Cancel;
 use crate::engine::{Engine, Match, Scratch};
 use crate::filter::{inline, Allowlist};
-use crate::finding::{self, Finding, LineIndex, Provenance, Skipped};
+use crate::finding::{self, Finding};
+use crate::lines::LineIndex;
 use crate::registry::matcher::{self, Matcher, RegMatch};
 use crate::rules::Severity;
 
 /// Rule id of a registered token that no rule matched.
-pub const REGISTERED_TOKEN: &str = "registered-token";
-const REGISTERED_TOKEN_NAME: &str = "Registered NDA-bound token";
-
-/// Where a blob came from.
-#[derive(Debug, Clone, Copy)]
-pub struct Origin<'a> {
-    /// Path relative to the scan root, as reports show it.
-    pub path: &'a str,
-    /// Git provenance, for git sources.
-    pub provenance: Option<&'a Provenance>,
-}
-
-/// What scanning one blob produced.
-#[derive(Debug, Default)]
-pub struct BlobResult {
-    /// Findings, in offset order.
-    pub findings: Vec<Finding>,
-    /// Matches suppressed by inline comments or the allowlist.
-    pub suppressed: u64,
-}
-
-/// What the sources produced, before sorting.
-#[derive(Default)]
-pub struct Collected {
-    /// Findings.
-    pub findings: Vec<Finding>,
-    /// Skipped entries.
-    pub skipped: Vec<Skipped>,
-    /// Files or blobs scanned.
-    pub files_scanned: u64,
-    /// Bytes scanned.
-    pub bytes_scanned: u64,
-    /// Suppressed matches.
-    pub suppressed: u64,
-    /// Notes for the summary.
-    pub notes: Vec<String>,
-}
+pub(crate) const REGISTERED_TOKEN: &str = "registered-token";
+/// Name of the `registered-token` pseudo-rule.
+pub(crate) const REGISTERED_TOKEN_NAME: &str = "Registered NDA-bound token";
 
 /// Options of a [`Scanner`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,9 +51,9 @@ pub struct Scanner {
     shared_runs: Option<(Box<[bool; 256]>, usize)>,
 }
 
-/// Per-thread state of a [`Scanner`].
+/// Per-thread scratch space of a [`Scanner`]: one per worker thread, reused across blobs.
 #[derive(Default)]
-pub struct ThreadState {
+pub struct ScanState {
     scratch: Scratch,
     matches: Vec<Match>,
     registered: Vec<RegMatch>,
@@ -91,7 +68,7 @@ impl Scanner {
     }
 
     /// Also looks every blob up against the NDA registry.
-    pub fn with_registry(mut self, matcher: Matcher) -> Scanner {
+    pub(crate) fn with_registry(mut self, matcher: Matcher) -> Scanner {
         if matcher.is_empty() {
             return self;
         }
@@ -107,25 +84,20 @@ impl Scanner {
         self
     }
 
-    /// The engine.
+    /// The engine, with the rules in engine order.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// The allowlist.
-    pub fn allowlist(&self) -> &Allowlist {
-        &self.allowlist
-    }
-
-    /// The options.
-    pub fn options(&self) -> ScanOptions {
-        self.options
+    /// Scans one blob's bytes as the file at `path` and returns its findings, in offset order.
+    pub fn find(&self, data: &[u8], path: &str, state: &mut ScanState) -> Vec<Finding> {
+        self.scan(data, Origin { path, provenance: None }, state).hits.into_iter().map(|h| h.finding).collect()
     }
 
     /// Scans one blob: its text, then (bounded) the decoded text of base64 and percent-encoded
     /// runs, whose findings are reported at the encoded run.
-    pub fn scan(&self, data: &[u8], origin: Origin<'_>, state: &mut ThreadState) -> BlobResult {
-        let mut result = BlobResult::default();
+    pub(crate) fn scan(&self, data: &[u8], origin: Origin<'_>, state: &mut ScanState) -> Scanned {
+        let mut result = Scanned { bytes: data.len() as u64, ..Scanned::default() };
         state.matches.clear();
         self.engine.find(data, Some(origin.path), &mut state.scratch, &mut state.matches);
         let mut lines = LineIndex::new(data);
@@ -141,7 +113,7 @@ impl Scanner {
                 let (line, column) = lines.locate(m.start);
                 let end = end_position(data, m.end, &mut lines);
                 let span = Span { offset: m.start, line, column, end_line: end.0, end_column: end.1 };
-                result.findings.push(self.finding(m.rule, secret, origin, span, None));
+                result.hits.push(self.hit(m.rule, secret, origin, span, None));
             }
             state.matches = matches;
         }
@@ -181,14 +153,14 @@ impl Scanner {
 
     /// Scans only `regions` of `data` (whole lines, in order, not overlapping), as if each were
     /// the text of the blob at its place: lines, columns and offsets are those of `data`.
-    pub fn scan_regions(
+    pub(crate) fn scan_regions(
         &self,
         data: &[u8],
-        regions: &[std::ops::Range<usize>],
+        regions: &[Range<usize>],
         origin: Origin<'_>,
-        state: &mut ThreadState,
-    ) -> BlobResult {
-        let mut out = BlobResult::default();
+        state: &mut ScanState,
+    ) -> Scanned {
+        let mut out = Scanned { bytes: data.len() as u64, ..Scanned::default() };
         // Newlines are counted up to `counted` (a region start), only when a region has findings.
         let mut counted = 0usize;
         let mut lines_before = 0usize;
@@ -201,16 +173,16 @@ impl Scanner {
             scanned_to = start;
             let res = self.scan(&data[start..end], origin, state);
             out.suppressed += res.suppressed;
-            if res.findings.is_empty() {
+            if res.hits.is_empty() {
                 continue;
             }
             lines_before += memchr::memchr_iter(b'\n', &data[counted..start]).count();
             counted = start;
-            for mut f in res.findings {
-                f.line += lines_before;
-                f.end_line += lines_before;
-                f.offset += start;
-                out.findings.push(f);
+            for mut h in res.hits {
+                h.finding.line += lines_before;
+                h.finding.end_line += lines_before;
+                h.offset += start;
+                out.hits.push(h);
             }
         }
         out
@@ -225,17 +197,16 @@ impl Scanner {
         m: &RegMatch,
         origin: Origin<'_>,
         lines: &mut LineIndex<'_>,
-        result: &mut BlobResult,
+        result: &mut Scanned,
     ) {
-        let holder = result
-            .findings
-            .iter_mut()
-            .find(|f| f.encoding.is_none() && f.offset <= m.start && m.end <= f.offset + f.secret_length);
-        if let Some(f) = holder {
-            f.registry_entry = Some(m.entry);
+        let holder = result.hits.iter_mut().find(|h| {
+            h.finding.encoding.is_none() && h.offset <= m.start && m.end <= h.offset + h.finding.secret_length
+        });
+        if let Some(h) = holder {
+            h.registry_entry = Some(m.entry);
             if !self.options.show_secrets {
                 // A registered token has no public prefix: show none of it, whatever rule matched.
-                f.secret = format!("…({})", f.secret_length);
+                h.finding.secret = format!("…({})", h.finding.secret_length);
             }
             return;
         }
@@ -249,14 +220,14 @@ impl Scanner {
         let (line, column) = lines.locate(m.start);
         let end = end_position(data, m.end, lines);
         let span = Span { offset: m.start, line, column, end_line: end.0, end_column: end.1 };
-        let mut f =
-            self.finding_with(REGISTERED_TOKEN, REGISTERED_TOKEN_NAME, Severity::Critical, secret, origin, span, None);
-        f.registry_entry = Some(m.entry);
+        let mut h =
+            self.hit_with(REGISTERED_TOKEN, REGISTERED_TOKEN_NAME, Severity::Critical, secret, origin, span, None);
+        h.registry_entry = Some(m.entry);
         if !self.options.show_secrets {
             // A registered token has no public prefix: show none of it.
-            f.secret = format!("…({})", secret.len());
+            h.finding.secret = format!("…({})", secret.len());
         }
-        result.findings.push(f);
+        result.hits.push(h);
     }
 
     /// Whether an inline comment or the allowlist suppresses a match.
@@ -276,9 +247,9 @@ impl Scanner {
         text: &[u8],
         runs: Option<&[(usize, usize)]>,
         origin: Origin<'_>,
-        state: &mut ThreadState,
+        state: &mut ScanState,
         lines: &mut LineIndex<'_>,
-        result: &mut BlobResult,
+        result: &mut Scanned,
         budget: &mut usize,
         depth: usize,
         outer: Option<(usize, usize)>,
@@ -299,7 +270,7 @@ impl Scanner {
                 let digest = finding::digest(secret);
                 let rule_id = &self.engine.rules()[m.rule].id;
                 // Already reported where it stands in plain text, or from another encoding.
-                if result.findings.iter().any(|f| f.secret_digest == digest && &f.rule_id == rule_id) {
+                if result.hits.iter().any(|h| h.digest == digest && &h.finding.rule_id == rule_id) {
                     continue;
                 }
                 if self.suppressed(blob, &Match { rule: m.rule, start, end }, secret, origin) {
@@ -309,20 +280,20 @@ impl Scanner {
                 let (line, column) = lines.locate(start);
                 let e = end_position(blob, end, lines);
                 let span = Span { offset: start, line, column, end_line: e.0, end_column: e.1 };
-                result.findings.push(self.finding(m.rule, secret, origin, span, Some(seg.encoding)));
+                result.hits.push(self.hit(m.rule, secret, origin, span, Some(seg.encoding)));
             }
             let decoded = &seg.text[seg.decoded_at..];
             self.scan_decoded(blob, decoded, None, origin, state, lines, result, budget, depth + 1, Some((start, end)));
         }
     }
 
-    fn finding(&self, rule: usize, secret: &[u8], origin: Origin<'_>, span: Span, encoding: Option<&str>) -> Finding {
+    fn hit(&self, rule: usize, secret: &[u8], origin: Origin<'_>, span: Span, encoding: Option<&str>) -> Hit {
         let rule = &self.engine.rules()[rule];
-        self.finding_with(&rule.id, &rule.name, rule.severity, secret, origin, span, encoding)
+        self.hit_with(&rule.id, &rule.name, rule.severity, secret, origin, span, encoding)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn finding_with(
+    fn hit_with(
         &self,
         rule_id: &str,
         rule_name: &str,
@@ -331,8 +302,9 @@ impl Scanner {
         origin: Origin<'_>,
         span: Span,
         encoding: Option<&str>,
-    ) -> Finding {
-        Finding {
+    ) -> Hit {
+        let p = origin.provenance;
+        let finding = Finding {
             rule_id: rule_id.to_string(),
             rule_name: rule_name.to_string(),
             severity,
@@ -345,19 +317,57 @@ impl Scanner {
             secret_length: secret.len(),
             fingerprint: finding::fingerprint(rule_id, origin.path, secret),
             encoding: encoding.map(str::to_string),
-            commit: origin.provenance.map(|p| p.commit.clone()),
-            author: origin.provenance.map(|p| p.author.clone()),
-            email: origin.provenance.map(|p| p.email.clone()),
-            date: origin.provenance.map(|p| p.date.clone()),
+            commit: p.map(|p| p.commit.clone()),
+            author: p.map(|p| p.author.clone()),
+            email: p.map(|p| p.email.clone()),
+            date: p.map(|p| p.date.clone()),
             commits: None,
             breach: None,
             deadlines: None,
-            registry_entry: None,
-            exposed_since: None,
+        };
+        Hit {
+            finding,
             offset: span.offset,
-            secret_digest: finding::digest(secret),
-            commit_time: origin.provenance.map(|p| p.time),
+            digest: finding::digest(secret),
+            registry_entry: None,
+            exposed_since: p.map(|p| p.time),
         }
+    }
+}
+
+/// A [`Scanner`] as one worker thread's [`BlobSink`]: the scanner and that thread's scratch.
+pub(crate) struct ScanSink<'s> {
+    scanner: &'s Scanner,
+    state: ScanState,
+    /// Ends a stream early.
+    cancel: Cancel,
+}
+
+impl<'s> ScanSink<'s> {
+    pub(crate) fn new(scanner: &'s Scanner, cancel: &Cancel) -> ScanSink<'s> {
+        ScanSink { scanner, state: ScanState::default(), cancel: cancel.clone() }
+    }
+}
+
+impl BlobSink for ScanSink<'_> {
+    fn scan(&mut self, data: &[u8], regions: Option<&[Range<usize>]>, origin: Origin<'_>) -> Scanned {
+        match regions {
+            Some(r) => self.scanner.scan_regions(data, r, origin, &mut self.state),
+            None => self.scanner.scan(data, origin, &mut self.state),
+        }
+    }
+
+    fn scan_stream(&mut self, reader: &mut dyn Read, first: Vec<u8>, origin: Origin<'_>) -> std::io::Result<Scanned> {
+        let (chunk, overlap) = (chunked::CHUNK, chunked::OVERLAP);
+        chunked::scan_reader(self.scanner, reader, first, origin, &mut self.state, &self.cancel, chunk, overlap)
+    }
+
+    fn excludes(&self, path: &str) -> bool {
+        self.scanner.allowlist.excludes_path(path, false)
+    }
+
+    fn suppresses_path(&self, rule_id: &str, path: &str) -> bool {
+        self.scanner.allowlist.suppresses_path(rule_id, path)
     }
 }
 

@@ -9,44 +9,28 @@
 
 use std::io::Read;
 
-use crate::finding::Finding;
-use crate::scan::{Origin, Scanner, ThreadState};
+use crate::blob::{Origin, Scanned};
+pub(crate) use crate::blob::{CHUNK, OVERLAP};
+use crate::cancel::Cancel;
+use crate::lines::chars;
+use crate::scan::{ScanState, Scanner};
 
-/// Default chunk size.
-pub const CHUNK: usize = 8 * 1024 * 1024;
-/// Default overlap: longer than any match a built-in rule can make in practice (a 16384-bit
-/// RSA key in PEM is about 12 KiB).
-pub const OVERLAP: usize = 256 * 1024;
-
-/// What a chunked scan produced.
-#[derive(Debug, Default)]
-pub struct ChunkedResult {
-    /// Findings with whole-file lines, columns and offsets.
-    pub findings: Vec<Finding>,
-    /// Suppressed matches.
-    pub suppressed: u64,
-    /// Bytes read.
-    pub bytes: u64,
-}
-
-fn chars(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
-}
-
-/// Scans everything `reader` yields. `first` holds bytes already read from it (for example a
-/// probe for binary content).
-pub fn scan_reader(
+/// Scans everything `reader` yields, until its end or until `cancel` is cancelled. `first` holds
+/// bytes already read from it (for example a probe for binary content).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scan_reader(
     scanner: &Scanner,
     mut reader: impl Read,
     first: Vec<u8>,
     origin: Origin<'_>,
-    state: &mut ThreadState,
+    state: &mut ScanState,
+    cancel: &Cancel,
     chunk: usize,
     overlap: usize,
-) -> std::io::Result<ChunkedResult> {
+) -> std::io::Result<Scanned> {
     // A chunk longer than the overlap guarantees progress.
     let chunk = chunk.max(overlap + 1);
-    let mut out = ChunkedResult::default();
+    let mut out = Scanned::default();
     let mut buf = first;
     let mut carry = 0usize; // bytes at the start of `buf` that the previous buffer also held
     let mut base = 0usize; // file offset of buf[0]
@@ -73,10 +57,11 @@ pub fn scan_reader(
         out.bytes += (buf.len() - carry) as u64;
         let limit = if eof { usize::MAX } else { buf.len().saturating_sub(overlap) };
         let res = scanner.scan(&buf, origin, state);
-        for mut f in res.findings {
-            if f.offset >= limit {
+        for mut h in res.hits {
+            if h.offset >= limit {
                 continue;
             }
+            let f = &mut h.finding;
             if f.line == 1 {
                 f.column += col_before;
                 if f.end_line == 1 {
@@ -85,11 +70,11 @@ pub fn scan_reader(
             }
             f.line += lines_before;
             f.end_line += lines_before;
-            f.offset += base;
-            out.findings.push(f);
+            h.offset += base;
+            out.hits.push(h);
         }
         out.suppressed += res.suppressed;
-        if eof || crate::app::interrupted() {
+        if eof || cancel.is_cancelled() {
             break;
         }
         // The next buffer starts `overlap` bytes before this one's end.
@@ -105,4 +90,54 @@ pub fn scan_reader(
         carry = buf.len();
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{builtin_scanner, github_pat, XorShift};
+
+    #[test]
+    fn a_secret_across_every_chunk_boundary_offset_is_found_once_at_the_right_place() {
+        let s = builtin_scanner();
+        let tok = github_pat(&mut XorShift::new(500));
+        let (chunk, overlap) = (96, 64);
+        let origin = Origin { path: "f.txt", provenance: None };
+        for offset in 0..(3 * chunk) {
+            // Lines of filler with a multi-byte character, then the token at `offset`.
+            let mut text = String::new();
+            while text.len() < offset {
+                text.push_str(if text.len() % 17 == 5 { "é\n" } else { "x" });
+            }
+            while text.len() > offset {
+                text.pop();
+            }
+            text.push(' ');
+            text.push_str(&tok);
+            text.push_str(" tail\nmore text after the token\n");
+            let mut st = ScanState::default();
+            let whole = s.scan(text.as_bytes(), origin, &mut st);
+            let res = scan_reader(&s, text.as_bytes(), Vec::new(), origin, &mut st, &Cancel::new(), chunk, overlap)
+                .expect("reads");
+            assert_eq!(res.hits.len(), 1, "offset {offset}: {:?}", res.hits);
+            let (a, b) = (&whole.hits[0], &res.hits[0]);
+            let pos = |h: &crate::blob::Hit| {
+                (h.finding.line, h.finding.column, h.finding.end_line, h.finding.end_column, h.offset)
+            };
+            assert_eq!(pos(a), pos(b), "offset {offset}");
+            assert_eq!(res.bytes, text.len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_cancelled_stream_stops_after_the_current_chunk() {
+        let s = builtin_scanner();
+        let text = "x".repeat(10_000);
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let origin = Origin { path: "f.txt", provenance: None };
+        let res = scan_reader(&s, text.as_bytes(), Vec::new(), origin, &mut ScanState::default(), &cancel, 100, 10)
+            .expect("reads");
+        assert_eq!(res.bytes, 100);
+    }
 }

@@ -1,4 +1,5 @@
-//! The working-tree source: a parallel walk with `ignore`, and reading one file.
+//! The working-tree source: a parallel walk with `ignore`, and reading one file (and the one
+//! text-or-binary rule that every source applies).
 //!
 //! The walk honours `.gitignore`, `.ignore` and `.ndaguardignore` files (in and out of git
 //! repositories) unless `no_ignore` is set, includes hidden files (`.env` is where secrets live),
@@ -15,23 +16,24 @@ use ignore::{WalkBuilder, WalkState};
 use crate::finding::{display_path, SkipReason, Skipped};
 
 /// Name of ndaguard's own ignore file (gitignore syntax).
-pub const IGNORE_FILE: &str = ".ndaguardignore";
+pub(crate) const IGNORE_FILE: &str = ".ndaguardignore";
 
-/// How far into a file binary detection looks for a NUL byte.
-const BINARY_PROBE: usize = 8 * 1024;
+/// How far into a file binary detection looks for a NUL byte; also how much of a large file or
+/// stream is read first to decide what it is.
+pub(crate) const PROBE: usize = 8 * 1024;
 
 /// Walk settings.
 #[derive(Debug, Clone)]
-pub struct WalkOptions {
+pub(crate) struct WalkOptions {
     /// Worker threads (0: one per core).
-    pub threads: usize,
+    pub(crate) threads: usize,
     /// Do not honour ignore files.
-    pub no_ignore: bool,
+    pub(crate) no_ignore: bool,
 }
 
-/// One entry of the walk.
+/// What the walk meets.
 #[derive(Debug)]
-pub enum Entry {
+pub(crate) enum Walked {
     /// A regular file to scan.
     File {
         /// Path to open.
@@ -44,13 +46,13 @@ pub enum Entry {
 }
 
 /// A per-thread consumer of walk entries. Return `false` to stop the whole walk.
-pub trait Visitor: Send {
+pub(crate) trait Visitor: Send {
     /// Handles one entry.
-    fn visit(&mut self, entry: Entry) -> bool;
+    fn visit(&mut self, entry: Walked) -> bool;
 }
 
 /// The path of `path` relative to `root`, as reports show it.
-pub fn relative(root: &Path, path: &Path) -> String {
+pub(crate) fn relative(root: &Path, path: &Path) -> String {
     if root.is_file() || root == path {
         return display_path(path);
     }
@@ -61,10 +63,10 @@ pub fn relative(root: &Path, path: &Path) -> String {
 }
 
 /// Walks `root` in parallel; `make` builds one visitor per worker thread.
-pub fn walk<F, V>(root: &Path, opts: &WalkOptions, mut make: F)
+pub(crate) fn walk<'s, F, V>(root: &Path, opts: &WalkOptions, mut make: F)
 where
     F: FnMut() -> V,
-    V: Visitor + 'static,
+    V: Visitor + 's,
 {
     let mut builder = WalkBuilder::new(root);
     let honour = !opts.no_ignore;
@@ -92,14 +94,15 @@ where
                 Err(err) => {
                     let (path, reason) = error_info(&err);
                     let rel = path.as_deref().map(|p| relative(&root, p)).unwrap_or_else(|| "<walk>".to_string());
-                    let keep_going = visitor.visit(Entry::Skip(Skipped { path: rel, reason, detail: err.to_string() }));
+                    let keep_going =
+                        visitor.visit(Walked::Skip(Skipped { path: rel, reason, detail: err.to_string() }));
                     return if keep_going { WalkState::Continue } else { WalkState::Quit };
                 }
             };
             let Some(ft) = entry.file_type() else {
                 // stdin is never walked; an entry without a type is unusual: report it.
                 let rel = relative(&root, entry.path());
-                return cont(visitor.visit(Entry::Skip(Skipped {
+                return cont(visitor.visit(Walked::Skip(Skipped {
                     path: rel,
                     reason: SkipReason::Special,
                     detail: "unknown file type".into(),
@@ -110,15 +113,15 @@ where
             }
             let rel = relative(&root, entry.path());
             let item = if ft.is_file() {
-                Entry::File { path: entry.into_path(), rel }
+                Walked::File { path: entry.into_path(), rel }
             } else if ft.is_symlink() {
-                Entry::Skip(Skipped {
+                Walked::Skip(Skipped {
                     path: rel,
                     reason: SkipReason::Symlink,
                     detail: "symbolic link not followed".into(),
                 })
             } else {
-                Entry::Skip(Skipped { path: rel, reason: SkipReason::Special, detail: "not a regular file".into() })
+                Walked::Skip(Skipped { path: rel, reason: SkipReason::Special, detail: "not a regular file".into() })
             };
             cont(visitor.visit(item))
         })
@@ -144,7 +147,7 @@ fn error_info(err: &ignore::Error) -> (Option<PathBuf>, SkipReason) {
 
 /// What reading a file gave.
 #[derive(Debug)]
-pub enum Content {
+pub(crate) enum Content {
     /// Text to scan (UTF-16 files are already transcoded to UTF-8).
     Text(Vec<u8>),
     /// Not scanned, with the reason and a detail.
@@ -153,7 +156,7 @@ pub enum Content {
 
 /// Reads `path` for scanning: files over `max_size` bytes and binary files are skipped; UTF-16
 /// text (with a byte-order mark) is transcoded to UTF-8.
-pub fn read_file(path: &Path, max_size: u64) -> Content {
+pub(crate) fn read_file(path: &Path, max_size: u64) -> Content {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => return Content::Skip(SkipReason::Unreadable, e.to_string()),
@@ -180,7 +183,7 @@ pub fn read_file(path: &Path, max_size: u64) -> Content {
 }
 
 /// What some bytes are, by [`kind_of`].
-pub enum Kind {
+pub(crate) enum Kind {
     /// UTF-16 text, transcoded to UTF-8.
     Utf16(Vec<u8>),
     /// Binary: not scanned (see [`BINARY_DETAIL`]).
@@ -191,7 +194,7 @@ pub enum Kind {
 
 /// Decides whether bytes are text (UTF-16 first, transcoded) or binary: the one rule for files,
 /// standard input and git blobs. Borrows, so that a caller holding the bytes keeps them.
-pub fn kind_of(data: &[u8]) -> Kind {
+pub(crate) fn kind_of(data: &[u8]) -> Kind {
     if let Some(text) = decode_utf16(data) {
         Kind::Utf16(text)
     } else if is_binary(data) {
@@ -202,7 +205,7 @@ pub fn kind_of(data: &[u8]) -> Kind {
 }
 
 /// [`kind_of`] for owned bytes.
-pub fn classify(data: Vec<u8>) -> Content {
+pub(crate) fn classify(data: Vec<u8>) -> Content {
     match kind_of(&data) {
         Kind::Utf16(text) => Content::Text(text),
         Kind::Binary => Content::Skip(SkipReason::Binary, BINARY_DETAIL.into()),
@@ -211,16 +214,22 @@ pub fn classify(data: Vec<u8>) -> Content {
 }
 
 /// Why a binary file is skipped.
-pub const BINARY_DETAIL: &str = "NUL byte in the first 8 KiB";
+pub(crate) const BINARY_DETAIL: &str = "NUL byte in the first 8 KiB";
 
 /// Whether `data` (not UTF-16) is binary: a NUL byte in its first 8 KiB.
-pub fn is_binary(data: &[u8]) -> bool {
-    memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some()
+pub(crate) fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(PROBE)]).is_some()
+}
+
+/// Whether `data` starts with a UTF-16 byte-order mark (such text is transcoded whole, never
+/// scanned in chunks).
+pub(crate) fn has_utf16_bom(data: &[u8]) -> bool {
+    data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF])
 }
 
 /// UTF-16 with a byte-order mark, or without one when the first bytes alternate with NULs as
 /// ASCII text in UTF-16 does, transcoded to UTF-8.
-pub fn decode_utf16(data: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn decode_utf16(data: &[u8]) -> Option<Vec<u8>> {
     let (little, body) = if data.starts_with(&[0xFF, 0xFE]) {
         (true, &data[2..])
     } else if data.starts_with(&[0xFE, 0xFF]) {

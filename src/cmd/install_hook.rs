@@ -14,7 +14,7 @@ use crate::error::Error;
 const MARKER: &str = "# installed by ndaguard install-hook";
 
 /// The hook script.
-pub fn script(fallback: &str) -> String {
+fn script(fallback: &str) -> String {
     let quoted = fallback.replace('\'', "'\\''");
     format!(
         "#!/bin/sh\n{MARKER}\n# Scans the staged changes for secrets and NDA-bound tokens before each commit.\n# Skip once with `git commit --no-verify`; suppress a false positive with `ndaguard:allow`.\nif command -v ndaguard >/dev/null 2>&1; then\n  exec ndaguard scan --staged --no-progress\nfi\nexec '{quoted}' scan --staged --no-progress\n"
@@ -22,7 +22,7 @@ pub fn script(fallback: &str) -> String {
 }
 
 /// Installs the pre-commit hook.
-pub fn install(args: &InstallHookArgs) -> Result<u8> {
+pub(super) fn run(args: &InstallHookArgs) -> Result<u8> {
     let start = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     let repo = git2::Repository::discover(&start)
         .map_err(|e| Error::Usage(format!("{}: not a git repository ({})", start.display(), e.message())))?;

@@ -15,16 +15,16 @@ use base64::Engine as _;
 use time::OffsetDateTime;
 use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
 
-use super::{
-    is_token_byte, keyed_hash, Alphabet, Registry, Status, DEFAULT_PATH, FINGERPRINT_PREFIX, MAX_TOKEN_LEN,
-    MIN_TOKEN_LEN,
-};
 use crate::breach;
 use crate::cli::{ListFormat, RegistryAddArgs, RegistryArgs, RegistryCommand, RegistryListArgs};
 use crate::error::Error;
+use crate::registry::{
+    is_token_byte, keyed_hash, Alphabet, Registry, Status, DEFAULT_PATH, FINGERPRINT_PREFIX, MAX_TOKEN_LEN,
+    MIN_TOKEN_LEN,
+};
 
 /// Runs `ndaguard registry …`.
-pub fn command(args: &RegistryArgs) -> Result<u8> {
+pub(super) fn run(args: &RegistryArgs) -> Result<u8> {
     let path = args.registry.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
     let now = crate::cli::parse_now(args.now.as_deref())?;
     match &args.command {
@@ -76,12 +76,12 @@ fn read_token() -> Result<Vec<u8>> {
 /// A new registry: with its own random key, or, when `NDAGUARD_REGISTRY_KEY` is set, with
 /// `key = "external:<key id>"` (the key stays outside the file).
 fn new_document() -> Result<(DocumentMut, Vec<u8>)> {
-    if std::env::var_os(super::KEY_ENV).is_some_and(|v| !v.is_empty()) {
+    if std::env::var_os(crate::registry::KEY_ENV).is_some_and(|v| !v.is_empty()) {
         let mut probe = Registry {
-            path: PathBuf::from(super::KEY_ENV),
+            path: PathBuf::from(crate::registry::KEY_ENV),
             key: Vec::new(),
             entries: Vec::new(),
-            key_mode: super::KeyMode::External { check: None },
+            key_mode: crate::registry::KeyMode::External { check: None },
         };
         probe.resolve_key(None)?;
         let text = format!(
@@ -90,9 +90,9 @@ fn new_document() -> Result<(DocumentMut, Vec<u8>)> {
              # ({}); the id after `external:` only tells a wrong key from the right one.\n\
              version = 1\n\
              key = \"{}:{}\"\n",
-            super::KEY_ENV,
-            super::EXTERNAL_KEY,
-            super::key_id(&probe.key)
+            crate::registry::KEY_ENV,
+            crate::registry::EXTERNAL_KEY,
+            crate::registry::key_id(&probe.key)
         );
         let doc = text.parse::<DocumentMut>().context("cannot build a new registry")?;
         return Ok((doc, probe.key));

@@ -18,19 +18,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::Parser;
 
-use crate::app;
-use crate::cli::{CiArgs, Cli, Command, FailOn};
+use crate::cancel::Cancel;
+use crate::cli::{CiArgs, FailOn};
 use crate::error::Error;
+use crate::pipeline;
 use crate::report::{self, Format, ReportOptions, ScanReport};
 use crate::rules::Severity;
+use crate::settings::{self, ScanRequest};
 
 const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
 
 /// What the event asks to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+enum Target {
     /// A commit range (`A..B`).
     Range(String),
     /// The working tree.
@@ -49,7 +50,7 @@ fn resolves(repo: &Path, spec: &str) -> bool {
 
 /// Decides what to scan for `event` with `payload`, in the repository at `repo`. Also returns a
 /// note explaining a fallback.
-pub fn target(event: &str, payload: &serde_json::Value, repo: &Path) -> (Target, Option<String>) {
+fn target(event: &str, payload: &serde_json::Value, repo: &Path) -> (Target, Option<String>) {
     match event {
         "pull_request" | "pull_request_target" => {
             let pr = &payload["pull_request"];
@@ -105,7 +106,7 @@ fn md(s: &str) -> String {
 }
 
 /// The Markdown job summary.
-pub fn job_summary(report: &ScanReport, what: &str, note: Option<&str>) -> String {
+fn job_summary(report: &ScanReport, what: &str, note: Option<&str>) -> String {
     let s = &report.summary;
     let mut out = String::from("## ndaguard\n\n");
     out.push_str(&format!(
@@ -177,63 +178,9 @@ fn append(path: Option<std::ffi::OsString>, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs the CI mode.
-pub fn run(args: &CiArgs) -> Result<u8> {
-    let root = args
-        .path
-        .clone()
-        .or_else(|| std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let event = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
-    let payload: serde_json::Value = match std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) {
-        Some(p) => {
-            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(Path::new(&p), e))?;
-            serde_json::from_str(&text).map_err(|e| {
-                Error::invalid(PathBuf::from(&p).display().to_string(), Some(e.line()), format!("event payload: {e}"))
-            })?
-        }
-        None => serde_json::Value::Null,
-    };
-    let (target, note) = target(&event, &payload, &root);
-    let mut argv: Vec<std::ffi::OsString> = vec!["ndaguard".into(), "scan".into(), "--no-progress".into()];
-    let what = match &target {
-        Target::Range(r) => {
-            argv.push("--range".into());
-            argv.push(r.into());
-            format!("the commits {r}")
-        }
-        Target::Tree => "the working tree".to_string(),
-    };
-    if let Some(c) = &args.config {
-        argv.push("--config".into());
-        argv.push(c.into());
-    }
-    if let Some(r) = &args.registry {
-        argv.push("--registry".into());
-        argv.push(r.into());
-    }
-    if let Some(n) = &args.now {
-        argv.push("--now".into());
-        argv.push(n.into());
-    }
-    argv.push(root.clone().into());
-    let cli = Cli::try_parse_from(&argv).map_err(|e| Error::Usage(e.to_string()))?;
-    let Command::Scan(scan_args) = cli.command else {
-        return Err(Error::Usage("internal: not a scan".into()).into());
-    };
-    let report = app::run_scan(&scan_args, false)?;
-
-    let mut sarif = Vec::new();
-    report::write(&report, Format::Sarif, ReportOptions::default(), &mut sarif)?;
-    app::write_atomically(&args.sarif_file, &sarif)?;
-
-    let mut text = Vec::new();
-    report::write(&report, Format::Text, ReportOptions::default(), &mut text)?;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&text).ok();
-    if let Some(n) = &note {
-        writeln!(stdout, "note: {n}").ok();
-    }
+/// Prints one `::error` (or `::warning`) workflow command per finding, so that GitHub
+/// annotates the lines.
+fn annotate(stdout: &mut impl Write, report: &ScanReport) {
     for f in &report.findings {
         let kind = match (&f.breach, f.severity) {
             (Some(_), _) | (None, Severity::Critical | Severity::High) => "error",
@@ -268,6 +215,55 @@ pub fn run(args: &CiArgs) -> Result<u8> {
         )
         .ok();
     }
+}
+
+/// Runs the CI mode.
+pub(super) fn run(args: &CiArgs) -> Result<u8> {
+    let root = args
+        .path
+        .clone()
+        .or_else(|| std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let event = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
+    let payload: serde_json::Value = match std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(Path::new(&p), e))?;
+            serde_json::from_str(&text).map_err(|e| {
+                Error::invalid(PathBuf::from(&p).display().to_string(), Some(e.line()), format!("event payload: {e}"))
+            })?
+        }
+        None => serde_json::Value::Null,
+    };
+    let (target, note) = target(&event, &payload, &root);
+    let what = match &target {
+        Target::Range(r) => format!("the commits {r}"),
+        Target::Tree => "the working tree".to_string(),
+    };
+    let req = ScanRequest {
+        target: Some(match &target {
+            Target::Range(r) => settings::Target::Range(r.clone()),
+            Target::Tree => settings::Target::Tree,
+        }),
+        config: args.config.clone(),
+        registry: args.registry.clone(),
+        now: args.now.clone(),
+        root: root.clone(),
+        ..ScanRequest::default()
+    };
+    let report = pipeline::run(&req, &Cancel::ctrl_c())?;
+
+    let mut sarif = Vec::new();
+    report::write(&report, Format::Sarif, ReportOptions::default(), &mut sarif)?;
+    super::write_file(&args.sarif_file, &sarif)?;
+
+    let mut text = Vec::new();
+    report::write(&report, Format::Text, ReportOptions::default(), &mut text)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&text).ok();
+    if let Some(n) = &note {
+        writeln!(stdout, "note: {n}").ok();
+    }
+    annotate(&mut stdout, &report);
     drop(stdout);
 
     append(std::env::var_os("GITHUB_STEP_SUMMARY"), &job_summary(&report, &what, note.as_deref()))?;
@@ -286,11 +282,11 @@ pub fn run(args: &CiArgs) -> Result<u8> {
         FailOn::Never => false,
     };
     Ok(if report.summary.errors > 0 && args.fail_on != FailOn::Never {
-        app::EXIT_ERROR
+        super::EXIT_ERROR
     } else if failed {
-        app::EXIT_FINDINGS
+        super::EXIT_FINDINGS
     } else {
-        app::EXIT_CLEAN
+        super::EXIT_CLEAN
     })
 }
 

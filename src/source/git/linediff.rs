@@ -17,7 +17,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 /// Lines of unchanged text scanned before and after each run of new lines.
-pub const CONTEXT_LINES: usize = 3;
+pub(crate) const CONTEXT_LINES: usize = 3;
 /// How many old lines ahead a line of `new` is looked for before it counts as unmatched.
 const WINDOW: usize = 16;
 /// Regions closer than this many bytes are merged into one.
@@ -118,7 +118,7 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
 /// each widened by [`CONTEXT_LINES`] lines on both sides, merged where they touch. Ranges start
 /// at line starts and end at line ends (past the `\n`), in order. Empty when `new` holds only
 /// lines of `old`.
-pub fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
+pub(crate) fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
     // Common prefix and suffix, in whole lines.
     let same = common_prefix(old, new);
     if same == new.len() && same == old.len() {

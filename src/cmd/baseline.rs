@@ -1,0 +1,29 @@
+//! `ndaguard baseline [scan flags]`: scans as `scan` would (without applying `--baseline`) and
+//! writes the findings' fingerprints as a baseline to `--output` or stdout.
+
+use anyhow::Result;
+
+use crate::cancel::Cancel;
+use crate::cli::ScanArgs;
+use crate::filter::baseline::Baseline;
+use crate::pipeline;
+use crate::settings::ScanRequest;
+
+pub(super) fn run(args: &ScanArgs) -> Result<u8> {
+    let mut req = ScanRequest::from_args(args);
+    req.baseline = None;
+    req.progress = false;
+    let report = pipeline::run(&req, &Cancel::ctrl_c())?;
+    if report.summary.errors > 0 {
+        super::warn_unreadable(&report);
+    }
+    let baseline = Baseline::from_findings(&report.findings);
+    let mut buf = serde_json::to_vec_pretty(&baseline)?;
+    buf.push(b'\n');
+    match &args.output {
+        Some(path) => super::write_file(path, &buf)?,
+        None => super::emit(&buf)?,
+    }
+    eprintln!("ndaguard: baseline of {} finding(s) written", baseline.findings.len());
+    Ok(if report.summary.errors > 0 { super::EXIT_ERROR } else { super::EXIT_CLEAN })
+}

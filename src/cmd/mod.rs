@@ -1,0 +1,114 @@
+//! The subcommands, one file each: settings in, the pipeline called, an exit code out.
+//!
+//! Exit codes: 0 nothing found, 1 findings (or `--exit-code N`), 2 a usage, configuration or I/O
+//! error (or something could not be read), 130 interrupted.
+
+mod baseline;
+mod ci;
+mod install_hook;
+mod registry;
+mod rules;
+mod scan;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{self, ColorChoice, Command, RulesCommand};
+use crate::finding;
+use crate::report::{self, Format, ReportOptions, ScanReport};
+
+/// Exit code: nothing found.
+pub(crate) const EXIT_CLEAN: u8 = 0;
+/// Exit code: findings (unless `--exit-code`).
+pub(crate) const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage, configuration or I/O error, or something could not be read.
+pub const EXIT_ERROR: u8 = 2;
+/// Exit code: interrupted by Ctrl-C (partial results were written).
+pub(crate) const EXIT_INTERRUPTED: u8 = crate::cancel::EXIT_INTERRUPTED;
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: cli::Cli) -> Result<u8> {
+    match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Rules(r) => match r.command {
+            RulesCommand::List(sel) => rules::list(&sel),
+            RulesCommand::Check(sel) => rules::check(&sel),
+        },
+        Command::Registry(args) => registry::run(&args),
+        Command::Baseline(args) => baseline::run(&args),
+        Command::InstallHook(args) => install_hook::run(&args),
+        Command::Ci(args) => ci::run(&args),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn emit(bytes: &[u8]) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("cannot write to standard output"),
+    }
+}
+
+/// Writes `bytes` to `path` whole (see [`crate::output::write_whole`]).
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    crate::output::write_whole(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Warns on stderr about every file or object that could not be read.
+fn warn_unreadable(report: &ScanReport) {
+    for s in report.skipped.iter().filter(|s| s.reason.is_error()) {
+        eprintln!(
+            "ndaguard: warning: {}: {} ({})",
+            finding::escape_text(&s.path),
+            s.reason.as_str(),
+            finding::escape_text(&s.detail)
+        );
+    }
+}
+
+/// Writes the report in `format` to `output` (whole) or stdout.
+fn write_report(
+    report: &ScanReport,
+    format: Format,
+    output: Option<&Path>,
+    color: ColorChoice,
+    verbose: bool,
+) -> Result<()> {
+    let to_terminal = output.is_none() && io::stdout().is_terminal();
+    let color = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut buf = Vec::new();
+    report::write(report, format, ReportOptions { color, verbose }, &mut buf)?;
+    match output {
+        Some(path) => write_file(path, &buf)?,
+        None => emit(&buf)?,
+    }
+    if output.is_some() && format != Format::Text {
+        // Keep a person informed when the report went to a file.
+        eprintln!("{}", report::text::summary_line(report));
+    }
+    if format != Format::Text {
+        warn_unreadable(report);
+    }
+    Ok(())
+}
+
+/// The exit code for a finished scan.
+fn exit_code(report: &ScanReport, findings_code: Option<u8>) -> u8 {
+    if report.summary.interrupted {
+        EXIT_INTERRUPTED
+    } else if report.summary.errors > 0 {
+        EXIT_ERROR
+    } else if report.summary.findings > 0 {
+        findings_code.unwrap_or(EXIT_FINDINGS)
+    } else {
+        EXIT_CLEAN
+    }
+}

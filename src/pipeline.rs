@@ -1,0 +1,337 @@
+//! The scan pipeline: resolves a request's settings, runs the source it names on worker threads
+//! (each with its own sink), and finishes: baseline, breaches and deadlines, sorting, totals.
+//!
+//! It owns threads, shared collectors and the progress line; it has no format- or
+//! rule-specific code.
+
+use std::io::{self, IsTerminal, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned, STREAM_ABOVE};
+use crate::cancel::Cancel;
+use crate::error::Error;
+use crate::finding::{self, Finding, SkipReason, Skipped, Summary};
+use crate::report::{self, Mode, RuleMeta, ScanInfo, ScanReport, Tool};
+use crate::scan::ScanSink;
+use crate::settings::{ScanRequest, Settings, Target};
+use crate::source::git::{self, GitOptions};
+use crate::source::stdin::Interruptible;
+use crate::source::tree::{self, Content, Visitor, WalkOptions, Walked};
+
+/// Runs the scan `req` asks for and returns the finished report. `cancel` ends it early, with
+/// what was found so far.
+pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
+    let started = Instant::now();
+    let started_at = OffsetDateTime::now_utc();
+    let target = req.target();
+    // A history's commits and changes are read while the rules load (they need none).
+    let (settings, plan) = std::thread::scope(|s| {
+        let plan = (target == Target::History).then(|| {
+            let root = req.root.clone();
+            let threads = req.threads.unwrap_or(0);
+            s.spawn(move || git::plan_history(&root, threads, cancel))
+        });
+        let settings = Settings::resolve(req);
+        let plan = plan.map(|h| h.join().unwrap_or_else(|_| Err(Error::Usage("reading the history failed".into()))));
+        (settings, plan)
+    });
+    let settings = settings?;
+    let scanner = &settings.scanner;
+    let git_opts = || GitOptions { root: settings.root.clone(), max_file_size: settings.max_file_size };
+    let (mode, range, collected) = match target {
+        Target::History => {
+            let plan = plan.unwrap_or_else(|| Err(Error::Usage("the history was not read".into())))?;
+            let make_sink = || ScanSink::new(scanner, cancel);
+            (Mode::History, None, git::scan_planned(plan, make_sink, settings.max_file_size)?)
+        }
+        Target::Range(r) => {
+            let collected = git::scan_range(&mut ScanSink::new(scanner, cancel), &git_opts(), &r, cancel)?;
+            (Mode::Range, Some(r), collected)
+        }
+        Target::Staged => {
+            (Mode::Staged, None, git::scan_staged(&mut ScanSink::new(scanner, cancel), &git_opts(), cancel)?)
+        }
+        Target::Stdin => (Mode::Stdin, None, scan_stdin(&settings, cancel)?),
+        Target::Tree => (Mode::Tree, None, scan_tree(&settings, req.progress, req.no_ignore, cancel)),
+    };
+    let collected = apply_baseline(settings.baseline.as_ref(), collected);
+    Ok(finish(&settings, mode, range, collected, (started, started_at), cancel))
+}
+
+/// Drops hits whose fingerprints the baseline lists, counting them as suppressed.
+fn apply_baseline(known: Option<&std::collections::HashSet<String>>, mut c: Collected) -> Collected {
+    let Some(known) = known else { return c };
+    let before = c.hits.len();
+    c.hits.retain(|h| !known.contains(&h.finding.fingerprint));
+    c.suppressed += (before - c.hits.len()) as u64;
+    c
+}
+
+/// What the tree's worker threads share: the results and the progress counters.
+#[derive(Default)]
+struct Shared {
+    collected: Mutex<Collected>,
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// One worker thread of a tree scan.
+struct TreeVisitor<'s> {
+    sink: ScanSink<'s>,
+    shared: Arc<Shared>,
+    local: Collected,
+    max_file_size: u64,
+    cancel: Cancel,
+}
+
+impl Visitor for TreeVisitor<'_> {
+    fn visit(&mut self, entry: Walked) -> bool {
+        if self.cancel.is_cancelled() {
+            return false;
+        }
+        match entry {
+            Walked::Skip(s) => self.local.skipped.push(s),
+            Walked::File { path, rel } => {
+                if self.sink.excludes(&rel) {
+                    self.local.skipped.push(Skipped {
+                        path: rel,
+                        reason: SkipReason::Allowlisted,
+                        detail: String::new(),
+                    });
+                    return true;
+                }
+                let scanned = match self.scan_large(&path, &rel) {
+                    Some(s) => s,
+                    None => match tree::read_file(&path, self.max_file_size) {
+                        Content::Skip(reason, detail) => Scanned::skipped(reason, detail),
+                        Content::Text(data) => self.sink.scan(&data, None, Origin { path: &rel, provenance: None }),
+                    },
+                };
+                self.add(&path, &rel, scanned);
+            }
+        }
+        true
+    }
+}
+
+impl TreeVisitor<'_> {
+    /// Counts a scanned file; breaches carry the file's modification time as their exposure.
+    fn add(&mut self, path: &Path, rel: &str, mut scanned: Scanned) {
+        if scanned.skipped.is_none() {
+            self.shared.files.fetch_add(1, Ordering::Relaxed);
+            self.shared.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
+            if scanned.hits.iter().any(|h| h.registry_entry.is_some()) {
+                let mtime = std::fs::metadata(path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs() as i64);
+                for h in scanned.hits.iter_mut() {
+                    h.exposed_since = mtime;
+                }
+            }
+        }
+        self.local.add(rel, scanned);
+    }
+
+    /// Scans a file larger than one chunk in bounded memory; `None` if the file is small (or
+    /// UTF-16, which is transcoded whole) and the caller should read it at once.
+    fn scan_large(&mut self, path: &Path, rel: &str) -> Option<Scanned> {
+        let size = std::fs::metadata(path).ok()?.len();
+        if size <= STREAM_ABOVE as u64 || size > self.max_file_size {
+            return None;
+        }
+        let mut file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => return Some(Scanned::skipped(SkipReason::Unreadable, e.to_string())),
+        };
+        let mut probe = vec![0u8; tree::PROBE];
+        let n = match file.read(&mut probe) {
+            Ok(n) => n,
+            Err(e) => return Some(Scanned::skipped(SkipReason::Unreadable, e.to_string())),
+        };
+        probe.truncate(n);
+        if tree::has_utf16_bom(&probe) {
+            return None;
+        }
+        if tree::is_binary(&probe) {
+            return Some(Scanned::skipped(SkipReason::Binary, tree::BINARY_DETAIL.into()));
+        }
+        let origin = Origin { path: rel, provenance: None };
+        Some(match self.sink.scan_stream(&mut file, probe, origin) {
+            Ok(s) => s,
+            Err(e) => Scanned::skipped(SkipReason::Unreadable, format!("read failed mid-file: {e}")),
+        })
+    }
+}
+
+impl Drop for TreeVisitor<'_> {
+    fn drop(&mut self) {
+        let local = std::mem::take(&mut self.local);
+        let mut all = match self.shared.collected.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        all.merge(local);
+    }
+}
+
+fn scan_tree(s: &Settings, progress: bool, no_ignore: bool, cancel: &Cancel) -> Collected {
+    let shared = Arc::new(Shared::default());
+    let bar = Progress::start(progress, Arc::clone(&shared));
+    let opts = WalkOptions { threads: s.threads, no_ignore };
+    tree::walk(&s.root, &opts, || TreeVisitor {
+        sink: ScanSink::new(&s.scanner, cancel),
+        shared: Arc::clone(&shared),
+        local: Collected::default(),
+        max_file_size: s.max_file_size,
+        cancel: cancel.clone(),
+    });
+    bar.stop();
+    let mut guard = match shared.collected.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    std::mem::take(&mut *guard)
+}
+
+/// Scans standard input: the first chunk decides (binary, UTF-16 or text); text longer than one
+/// chunk is scanned in chunks, so that memory stays bounded however much is piped in.
+fn scan_stdin(s: &Settings, cancel: &Cancel) -> Result<Collected> {
+    // Ends early on Ctrl-C even while the writer keeps the pipe open.
+    let mut stdin = Interruptible::stdin(cancel);
+    let mut head = Vec::new();
+    (&mut stdin).take(STREAM_ABOVE as u64 + 1).read_to_end(&mut head).context("cannot read standard input")?;
+    let mut c = Collected::default();
+    let origin = Origin { path: "<stdin>", provenance: None };
+    let mut sink = ScanSink::new(&s.scanner, cancel);
+    if head.len() > STREAM_ABOVE && !tree::has_utf16_bom(&head) && !tree::is_binary(&head) {
+        let scanned = sink.scan_stream(&mut stdin, head, origin).context("cannot read standard input")?;
+        c.add("<stdin>", scanned);
+        return Ok(c);
+    }
+    // Small input, binary, or UTF-16 (transcoded whole): read the rest, then classify.
+    stdin.read_to_end(&mut head).context("cannot read standard input")?;
+    let scanned = match tree::classify(head) {
+        Content::Skip(reason, detail) => Scanned::skipped(reason, detail),
+        Content::Text(data) => sink.scan(&data, None, origin),
+    };
+    c.add("<stdin>", scanned);
+    Ok(c)
+}
+
+/// Sorts, totals and packages collected results into a report.
+fn finish(
+    s: &Settings,
+    mode: Mode,
+    range: Option<String>,
+    mut c: Collected,
+    (started, started_at): (Instant, OffsetDateTime),
+    cancel: &Cancel,
+) -> ScanReport {
+    let mut findings: Vec<Finding> = c.hits.into_iter().map(|h| annotate(s, h)).collect();
+    finding::sort(&mut findings);
+    c.skipped.sort();
+    let mut summary = Summary {
+        files_scanned: c.files_scanned,
+        files_skipped: c.skipped.len() as u64,
+        bytes_scanned: c.bytes_scanned,
+        findings: findings.len() as u64,
+        breaches: findings.iter().filter(|f| f.breach.is_some()).count() as u64,
+        suppressed: c.suppressed,
+        errors: c.skipped.iter().filter(|s| s.reason.is_error()).count() as u64,
+        duration_ms: started.elapsed().as_millis() as u64,
+        interrupted: cancel.is_cancelled(),
+        notes: c.notes,
+        ..Summary::default()
+    };
+    for sk in &c.skipped {
+        *summary.skipped_by_reason.entry(sk.reason.as_str().to_string()).or_default() += 1;
+    }
+    let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let (started_at, finished_at) =
+        if s.fixed_clock { (s.now, s.now) } else { (started_at, OffsetDateTime::now_utc()) };
+    let mut rules: Vec<RuleMeta> = s.scanner.engine().rules().iter().map(RuleMeta::of).collect();
+    rules.push(RuleMeta::registered_token());
+    ScanReport {
+        version: 1,
+        tool: Tool::default(),
+        scan: ScanInfo {
+            mode,
+            root: finding::display_path(&s.root),
+            range,
+            detected_at: fmt(s.now),
+            started_at: fmt(started_at),
+            finished_at: fmt(finished_at),
+        },
+        findings,
+        skipped: c.skipped,
+        summary,
+        rules,
+    }
+}
+
+/// Gives a hit its breach (registered tokens) or its policy deadlines.
+fn annotate(s: &Settings, h: Hit) -> Finding {
+    let mut f = h.finding;
+    let entry = h.registry_entry.and_then(|i| s.registry.as_ref().and_then(|r| r.entries.get(i)));
+    match entry {
+        Some(e) => {
+            let exposed = h.exposed_since.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()).unwrap_or(s.now);
+            f.breach = Some(e.breach(&crate::breach::Clock::fresh(s.now), exposed));
+            f.deadlines = None;
+        }
+        None => f.deadlines = s.policy.deadlines(f.severity, &crate::breach::Clock::fresh(s.now)),
+    }
+    f
+}
+
+/// A progress line on stderr for scans that last more than a second, only on a terminal.
+struct Progress {
+    done: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(enabled: bool, shared: Arc<Shared>) -> Progress {
+        let done = Arc::new(AtomicBool::new(false));
+        if !enabled || !io::stderr().is_terminal() {
+            return Progress { done, handle: None };
+        }
+        let flag = Arc::clone(&done);
+        let handle = std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            while !flag.load(Ordering::Relaxed) {
+                let files = shared.files.load(Ordering::Relaxed);
+                let bytes = shared.bytes.load(Ordering::Relaxed);
+                bar.set_message(format!("scanning: {files} files, {}", report::text::human_bytes(bytes)));
+                bar.tick();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Progress { done, handle: Some(handle) }
+    }
+
+    fn stop(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Scan settings in two stages: a [`ScanRequest`] says what a command asks for (from `scan`'s
+//! arguments, or built directly by `ci`), and [`Settings::resolve`] turns it into everything a scan
+//! needs: the configuration, the rules compiled into a scanner, the registry, the policy and the
+//! clock. Files named by the request or the configuration are read here, before any scan starts,
+//! so that a bad file fails fast with its name and line.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Result;
+use time::OffsetDateTime;
+
+use crate::breach::Policy;
+use crate::cli::{self, ScanArgs};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::filter::baseline::Baseline;
+use crate::filter::Allowlist;
+use crate::registry::matcher::Matcher;
+use crate::registry::Registry;
+use crate::rules;
+use crate::scan::{ScanOptions, Scanner};
+
+/// Default `--max-file-size`: 10 MiB.
+pub(crate) const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// What a scan reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// The working tree (or one file) at the root.
+    Tree,
+    /// Standard input.
+    Stdin,
+    /// Every blob reachable from any ref.
+    History,
+    /// What the commits of a range add.
+    Range(String),
+    /// What the index adds over HEAD.
+    Staged,
+}
+
+/// What a command asks a scan to do, before any file is read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScanRequest {
+    /// The scan root (a directory or file; `-` for standard input).
+    pub(crate) root: PathBuf,
+    pub(crate) target: Option<Target>,
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) registry: Option<PathBuf>,
+    pub(crate) baseline: Option<PathBuf>,
+    /// Extra rule directories or files.
+    pub(crate) rules: Vec<PathBuf>,
+    pub(crate) show_secrets: bool,
+    /// `--now`, unparsed.
+    pub(crate) now: Option<String>,
+    pub(crate) threads: Option<usize>,
+    pub(crate) max_file_size: Option<u64>,
+    pub(crate) no_ignore: bool,
+    pub(crate) no_inline_allow: bool,
+    pub(crate) no_decode: bool,
+    /// Show a progress line on a terminal.
+    pub(crate) progress: bool,
+}
+
+impl ScanRequest {
+    /// The request of `scan`'s (and `baseline`'s) arguments.
+    pub(crate) fn from_args(args: &ScanArgs) -> ScanRequest {
+        let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+        let target = if args.history {
+            Target::History
+        } else if let Some(r) = &args.range {
+            Target::Range(r.clone())
+        } else if args.staged {
+            Target::Staged
+        } else if root.as_os_str() == "-" {
+            Target::Stdin
+        } else {
+            Target::Tree
+        };
+        ScanRequest {
+            root,
+            target: Some(target),
+            config: args.config.clone(),
+            registry: args.registry.clone(),
+            baseline: args.baseline.clone(),
+            rules: args.rules.clone(),
+            show_secrets: args.show_secrets,
+            now: args.now.clone(),
+            threads: args.threads,
+            max_file_size: args.max_file_size,
+            no_ignore: args.no_ignore,
+            no_inline_allow: args.no_inline_allow,
+            no_decode: args.no_decode,
+            progress: !args.no_progress,
+        }
+    }
+
+    pub(crate) fn target(&self) -> Target {
+        self.target.clone().unwrap_or(Target::Tree)
+    }
+}
+
+/// Everything a scan needs, resolved from a request and the configuration.
+pub(crate) struct Settings {
+    /// The scan root (a directory or file), or `-`.
+    pub(crate) root: PathBuf,
+    pub(crate) scanner: Arc<Scanner>,
+    /// The scan clock.
+    pub(crate) now: OffsetDateTime,
+    /// Whether the clock was fixed with `--now` (reports then carry no wall-clock times).
+    pub(crate) fixed_clock: bool,
+    /// `--max-file-size` or the configuration's, or the default.
+    pub(crate) max_file_size: u64,
+    /// Worker threads (0: automatic).
+    pub(crate) threads: usize,
+    /// The NDA registry, if there is one.
+    pub(crate) registry: Option<Arc<Registry>>,
+    /// Deadlines for findings that are not breaches.
+    pub(crate) policy: Policy,
+    /// Fingerprints of accepted findings (`--baseline`, or `baseline` in the configuration).
+    pub(crate) baseline: Option<HashSet<String>>,
+}
+
+impl Settings {
+    /// Resolves `req`: reads the configuration, registry and baseline, and builds the scanner.
+    pub(crate) fn resolve(req: &ScanRequest) -> Result<Settings> {
+        let now = cli::parse_now(req.now.as_deref())?;
+        let root = req.root.clone();
+        let stdin = req.target() == Target::Stdin;
+        if !stdin && !root.exists() {
+            return Err(Error::Usage(format!("{}: no such file or directory", root.display())).into());
+        }
+        let config_dir = if stdin || root.is_file() {
+            root.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."))
+        } else {
+            root.clone()
+        };
+        let config = Config::discover(req.config.as_deref(), &config_dir)?;
+        let (registry, matcher, engine) = load_rules_and_registry(req, &config, &config_dir)?;
+        let config_name = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into());
+        let allowlist = Allowlist::new(&config_name, &config_dir, &config.allowlist)?;
+        for id in allowlist.rule_ids() {
+            if !engine.rules().iter().any(|r| r.id == id) {
+                let msg = format!("[allowlist.rules.{id}]: no rule has this id");
+                return Err(Error::invalid(&config_name, None, msg).into());
+            }
+        }
+        let options = ScanOptions {
+            show_secrets: req.show_secrets,
+            no_inline_allow: req.no_inline_allow,
+            no_decode: req.no_decode,
+        };
+        let policy = Policy::from_config(&config_name, &config.policy)?;
+        let mut scanner = Scanner::new(engine, allowlist, options);
+        if let Some(m) = matcher {
+            scanner = scanner.with_registry(m);
+        }
+        let baseline = load_baseline(req, &config)?;
+        let max_file_size = req.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        Ok(Settings {
+            root,
+            scanner: Arc::new(scanner),
+            now,
+            fixed_clock: req.now.is_some(),
+            max_file_size,
+            threads: req.threads.unwrap_or(0),
+            registry,
+            policy,
+            baseline,
+        })
+    }
+}
+
+/// The rules (built-in, `--rules`, the configuration's `[rules] paths`) compiled into an engine,
+/// and the registry with its matcher. The registry (which can be megabytes of TOML) loads and is
+/// indexed while the rules are parsed and indexed.
+fn load_rules_and_registry(
+    req: &ScanRequest,
+    config: &Config,
+    config_dir: &Path,
+) -> Result<(Option<Arc<Registry>>, Option<Matcher>, Engine)> {
+    let mut rule_paths = req.rules.clone();
+    if let Some(base) = config.base_dir() {
+        rule_paths.extend(config.rules.paths.iter().map(|p| base.join(p)));
+    }
+    let (registry, engine) = std::thread::scope(|s| {
+        let registry = s.spawn(|| {
+            load_registry(req, config, config_dir).map(|r| {
+                r.map(|r| {
+                    let m = Matcher::new(&r);
+                    (r, m)
+                })
+            })
+        });
+        let engine = rules::load(&rule_paths, &config.rules.disable, false).and_then(Engine::new);
+        let registry = registry.join().unwrap_or_else(|_| Err(anyhow::anyhow!("loading the registry failed")));
+        (registry, engine)
+    });
+    let engine = engine?;
+    Ok(match registry? {
+        Some((r, m)) => (Some(r), Some(m), engine),
+        None => (None, None, engine),
+    })
+}
+
+/// The registry: `--registry`, else `registry` in the configuration (relative to it), else
+/// `.ndaguard/registry.toml` at the scan root if it exists. A registry named explicitly must
+/// exist.
+fn load_registry(req: &ScanRequest, config: &Config, root_dir: &Path) -> Result<Option<Arc<Registry>>> {
+    let path = match (&req.registry, &config.registry) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => config.base_dir().map(|d| d.join(p)).unwrap_or_else(|| p.clone()),
+        (None, None) => {
+            let default = root_dir.join(crate::registry::DEFAULT_PATH);
+            if !default.is_file() {
+                return Ok(None);
+            }
+            default
+        }
+    };
+    Ok(Some(Arc::new(Registry::load_with_key_file(&path, config.key_file().as_deref())?)))
+}
+
+/// The fingerprints of the baseline (`--baseline`, or `baseline` in the configuration), if any.
+fn load_baseline(req: &ScanRequest, config: &Config) -> Result<Option<HashSet<String>>> {
+    let path = match (&req.baseline, &config.baseline) {
+        (Some(b), _) => b.clone(),
+        (None, Some(b)) => config.base_dir().map(|d| d.join(b)).unwrap_or_else(|| b.clone()),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(Baseline::load(&path)?.fingerprints()))
+}

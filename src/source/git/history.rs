@@ -1,0 +1,364 @@
+//! The whole-history scan, in named steps: [`plan_history`] reads the commits and what each
+//! introduced (it needs no rules, so it runs while they load); [`scan_planned`] then indexes the
+//! unique blobs, scans each once, keeps the earliest finding per (path, secret) and counts the
+//! commits that carried it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository};
+use rayon::prelude::*;
+
+use super::blobs::{
+    base_links, derives_from, first_key, read_text, record_base, record_use, relabel, scan_blob, version_chains, Base,
+    BlobScan, BlobText, BlobUses, Text,
+};
+use super::walk::{all_commits, commit_changes, commit_infos};
+use super::{open, phase, pool, push_special, ChangeKind, CommitChanges, CommitInfo, OidMap, OidSet};
+use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned};
+use crate::cancel::Cancel;
+use crate::error::Result;
+use crate::finding::{SkipReason, Skipped};
+use crate::source::tree;
+
+/// What a history holds, read before any blob is: the commits, the (path, blob) changes each
+/// introduced and the version each blob replaced.
+pub(crate) struct HistoryPlan {
+    git_dir: PathBuf,
+    pool: rayon::ThreadPool,
+    commits: Vec<Oid>,
+    infos: OidMap<CommitInfo>,
+    uses: BlobUses,
+    bases: OidMap<Base>,
+    out: Collected,
+    clock: std::time::Instant,
+    cancel: Cancel,
+}
+
+/// Unique blobs with their (path, introducing commit) uses, the earliest first.
+type BlobList = Vec<(Oid, Vec<(String, Oid)>)>;
+
+/// Reads the commits of the repository at `root` and what each introduced, with `threads`
+/// workers (0: one per core).
+pub(crate) fn plan_history(root: &Path, threads: usize, cancel: &Cancel) -> Result<HistoryPlan> {
+    let clock = std::time::Instant::now();
+    let repo = open(root)?;
+    let git_dir = repo.path().to_path_buf();
+    let mut out = Collected::default();
+    if repo.is_shallow() {
+        out.notes.push(
+            "shallow clone: history before the shallow boundary is not available, so the oldest commits present \
+             may be blamed for older secrets"
+                .into(),
+        );
+    }
+    let commits = all_commits(&repo, &mut out.skipped)?;
+    let infos = commit_infos(&repo, &commits);
+    let pool = pool(threads)?;
+    let per_commit = changes_per_commit(&pool, &git_dir, &commits, cancel);
+    let (uses, bases) = index_changes(per_commit, &infos, &mut out);
+    phase(&clock, "changes");
+    Ok(HistoryPlan { git_dir, pool, commits, infos, uses, bases, out, clock, cancel: cancel.clone() })
+}
+
+/// What each commit introduced against its first parent, in parallel.
+fn changes_per_commit(
+    pool: &rayon::ThreadPool,
+    git_dir: &Path,
+    commits: &[Oid],
+    cancel: &Cancel,
+) -> Vec<(Oid, CommitChanges)> {
+    pool.install(|| {
+        commits
+            .par_iter()
+            .map_init(
+                || Repository::open(git_dir).ok(),
+                |repo, &oid| match repo {
+                    Some(r) if !cancel.is_cancelled() => (oid, commit_changes(r, oid, false)),
+                    _ => (oid, CommitChanges::default()),
+                },
+            )
+            .collect()
+    })
+}
+
+/// Unique blobs with their paths and first commits, and the version each replaced; symlinks and
+/// submodules are counted as skipped.
+fn index_changes(
+    per_commit: Vec<(Oid, CommitChanges)>,
+    infos: &OidMap<CommitInfo>,
+    out: &mut Collected,
+) -> (BlobUses, OidMap<Base>) {
+    let mut uses = BlobUses::default();
+    let mut bases = OidMap::<Base>::default();
+    let mut special: HashMap<String, SkipReason> = HashMap::new();
+    for (oid, ch) in per_commit {
+        out.skipped.extend(ch.errors);
+        for c in ch.changes {
+            match c.kind {
+                ChangeKind::File => {
+                    record_base(&mut bases, c.blob, c.old);
+                    record_use(&mut uses, infos, c.blob, c.path, oid);
+                }
+                ChangeKind::Symlink => {
+                    special.entry(c.path).or_insert(SkipReason::Symlink);
+                }
+                ChangeKind::Submodule => {
+                    special.insert(c.path, SkipReason::Submodule);
+                }
+            }
+        }
+    }
+    push_special(out, special);
+    (uses, bases)
+}
+
+/// Scans every blob reachable from any ref, given the [`plan_history`] of the repository: each
+/// unique blob once, each version for the lines its base lacks; blobs larger than `max` are
+/// skipped. `make_sink` gives each worker thread its sink.
+pub(crate) fn scan_planned<S, F>(plan: HistoryPlan, make_sink: F, max: u64) -> Result<Collected>
+where
+    S: BlobSink,
+    F: Fn() -> S + Sync,
+{
+    let HistoryPlan { git_dir, pool, commits, infos, uses, bases, mut out, clock, cancel } = plan;
+    if commits.is_empty() {
+        out.notes.push("the repository has no commits".into());
+        return Ok(out);
+    }
+    let sink = make_sink();
+    let mut blobs = drop_allowlisted(uses, &infos, &sink, &mut out);
+    // Versions of one path next to each other: the pack's delta chains stay in libgit2's cache.
+    pool.install(|| blobs.par_sort_unstable_by(|(a, la), (b, lb)| la[0].0.cmp(&lb[0].0).then(a.cmp(b))));
+    let mut base_of = base_links(&blobs, &bases);
+    let tasks = version_chains(&blobs, &mut base_of);
+    phase(&clock, "blob index");
+    let scan = ScanTasks { git_dir: &git_dir, blobs: &blobs, infos: &infos, base_of: &base_of, max, cancel: &cancel };
+    let scanned = pool.install(|| scan.run(&tasks, &make_sink));
+    phase(&clock, "scan");
+    let best = earliest_findings(scanned, &blobs, &infos, &sink, &cancel, &mut out);
+    let best: Vec<BestFinding> = best.into_values().collect();
+    let wanted: Vec<Carrier<'_>> =
+        best.iter().map(|b| Carrier { path: &b.hit.finding.path, blobs: &b.blobs, needles: &b.needles }).collect();
+    let counts = if wanted.is_empty() || cancel.is_cancelled() {
+        vec![0u64; wanted.len()]
+    } else {
+        pool.install(|| carried_counts(&git_dir, &commits, &wanted, &base_of))
+    };
+    phase(&clock, "carried counts");
+    for (b, n) in best.into_iter().zip(counts) {
+        let mut h = b.hit;
+        h.finding.commits = Some(n.max(1));
+        out.hits.push(h);
+    }
+    Ok(out)
+}
+
+/// The blob list without allowlisted paths: a blob used only under allowlisted paths is counted
+/// as skipped. Each blob's uses are sorted earliest commit first.
+fn drop_allowlisted(uses: BlobUses, infos: &OidMap<CommitInfo>, sink: &dyn BlobSink, out: &mut Collected) -> BlobList {
+    let mut blobs: BlobList = Vec::with_capacity(uses.len());
+    for (blob, mut list) in uses {
+        if list.iter().any(|(p, _)| sink.excludes(p)) {
+            let first_path = list.first().map(|(p, _)| p.clone()).unwrap_or_default();
+            list.retain(|(p, _)| !sink.excludes(p));
+            if list.is_empty() {
+                out.skipped.push(Skipped {
+                    path: first_path,
+                    reason: SkipReason::Allowlisted,
+                    detail: format!("blob {blob}"),
+                });
+                continue;
+            }
+        }
+        if list.len() > 1 {
+            list.sort_by(|(p, c), (q, d)| (infos.get(c).map(first_key), p).cmp(&(infos.get(d).map(first_key), q)));
+        }
+        blobs.push((blob, list));
+    }
+    blobs
+}
+
+/// Everything the parallel blob scan reads.
+struct ScanTasks<'a> {
+    git_dir: &'a Path,
+    blobs: &'a BlobList,
+    infos: &'a OidMap<CommitInfo>,
+    base_of: &'a OidMap<Oid>,
+    max: u64,
+    cancel: &'a Cancel,
+}
+
+impl ScanTasks<'_> {
+    /// Scans each unique blob once, in parallel: each task walks versions of a path, each scanned
+    /// for the lines its base version lacks. Returns (blob index, result) pairs.
+    fn run<S: BlobSink, F: Fn() -> S + Sync>(&self, tasks: &[Vec<usize>], make_sink: &F) -> Vec<(usize, BlobScan)> {
+        tasks
+            .par_iter()
+            .map_init(
+                || (Repository::open(self.git_dir).ok(), make_sink()),
+                |(repo, sink), task| self.task(repo.as_ref(), sink, task),
+            )
+            .flatten_iter()
+            .collect()
+    }
+
+    fn task(&self, repo: Option<&Repository>, sink: &mut dyn BlobSink, task: &[usize]) -> Vec<(usize, BlobScan)> {
+        let mut done = Vec::with_capacity(task.len());
+        // The text of the version scanned last: usually the base of the next one.
+        let mut prev: Option<(Oid, Text<'_>)> = None;
+        for &i in task {
+            let (blob, list) = &self.blobs[i];
+            let (path, commit) = &list[0];
+            let provenance = self.infos.get(commit).map(|c| &c.provenance);
+            let Some(r) = repo else {
+                let why = format!("blob {blob}: cannot open repository");
+                done.push((
+                    i,
+                    BlobScan { scanned: Scanned::skipped(SkipReason::MissingObject, why), needles: Vec::new() },
+                ));
+                continue;
+            };
+            if self.cancel.is_cancelled() {
+                done.push((i, BlobScan { scanned: Scanned::default(), needles: Vec::new() }));
+                continue;
+            }
+            let base_text = match self.base_of.get(blob) {
+                Some(b) if prev.as_ref().is_some_and(|(p, _)| p == b) => prev.take().map(|(_, t)| t),
+                Some(b) => match read_text(r, *b, self.max) {
+                    BlobText::Text(t) => Some(t),
+                    _ => None,
+                },
+                None => None,
+            };
+            let base = base_text.as_ref().map(Text::bytes);
+            let origin = Origin { path, provenance };
+            let (res, text) = scan_blob(r, sink, *blob, origin, self.max, base);
+            prev = text.map(|t| (*blob, t));
+            done.push((i, res));
+        }
+        done
+    }
+}
+
+/// The earliest hit of one (path, secret), its commit's key, the blobs it was found in, and what
+/// a blob must hold to carry it (one per distinct form, a few at most).
+struct BestFinding {
+    hit: Hit,
+    key: (i64, usize),
+    blobs: OidSet,
+    needles: Vec<Vec<u8>>,
+}
+
+/// One finding per (path, secret), the earliest commit's; also counts what was scanned.
+fn earliest_findings(
+    scanned: Vec<(usize, BlobScan)>,
+    blobs: &BlobList,
+    infos: &OidMap<CommitInfo>,
+    sink: &dyn BlobSink,
+    cancel: &Cancel,
+    out: &mut Collected,
+) -> HashMap<(String, [u8; 32]), BestFinding> {
+    let mut best: HashMap<(String, [u8; 32]), BestFinding> = HashMap::new();
+    for (i, BlobScan { scanned: res, needles }) in scanned {
+        let (blob, list) = &blobs[i];
+        if let Some((reason, detail)) = res.skipped {
+            out.skipped.push(Skipped { path: list[0].0.clone(), reason, detail });
+            continue;
+        }
+        if cancel.is_cancelled() && res.bytes == 0 && res.hits.is_empty() {
+            continue;
+        }
+        out.files_scanned += 1;
+        out.bytes_scanned += res.bytes;
+        out.suppressed += res.suppressed;
+        for (hi, h) in res.hits.iter().enumerate() {
+            for (path, commit) in list {
+                let Some(info) = infos.get(commit) else { continue };
+                if path != &list[0].0 && sink.suppresses_path(&h.finding.rule_id, path) {
+                    continue;
+                }
+                let key = first_key(info);
+                match best.get_mut(&(path.clone(), h.digest)) {
+                    Some(b) => {
+                        b.blobs.insert(*blob);
+                        if let Some(n) = needles.get(hi) {
+                            if b.needles.len() < 8 && !b.needles.contains(n) {
+                                b.needles.push(n.clone());
+                            }
+                        }
+                        if key < b.key {
+                            b.hit = relabel(h, path, Some(&info.provenance));
+                            b.key = key;
+                        }
+                    }
+                    None => {
+                        let b = BestFinding {
+                            hit: relabel(h, path, Some(&info.provenance)),
+                            key,
+                            blobs: OidSet::from_iter([*blob]),
+                            needles: needles.get(hi).cloned().into_iter().collect(),
+                        };
+                        best.insert((path.clone(), h.digest), b);
+                    }
+                }
+            }
+        }
+    }
+    best
+}
+
+/// One (path, secret) whose carrying commits are counted.
+struct Carrier<'a> {
+    path: &'a str,
+    /// Blobs in which the secret was found at this path.
+    blobs: &'a OidSet,
+    /// What a blob must hold to carry the secret (any one of them).
+    needles: &'a [Vec<u8>],
+}
+
+/// For each carrier, how many of `commits` have, at its path, a blob in which the secret was
+/// found, or a later version built on one that still holds the secret's line.
+fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], base_of: &OidMap<Oid>) -> Vec<u64> {
+    let partial: Vec<Vec<u64>> = commits
+        .par_chunks(64)
+        .map_init(
+            || (Repository::open(git_dir).ok(), HashMap::<(Oid, usize), bool>::new()),
+            |(repo, cache), chunk| {
+                let mut counts = vec![0u64; wanted.len()];
+                let Some(repo) = repo else { return counts };
+                for oid in chunk {
+                    let Ok(tree) = repo.find_commit(*oid).and_then(|c| c.tree()) else { continue };
+                    for (i, w) in wanted.iter().enumerate() {
+                        let Ok(entry) = tree.get_path(Path::new(w.path)) else { continue };
+                        let id = entry.id();
+                        let carries = w.blobs.contains(&id)
+                            || (derives_from(id, w.blobs, base_of)
+                                && *cache.entry((id, i)).or_insert_with(|| holds_needle(repo, id, w.needles)));
+                        if carries {
+                            counts[i] += 1;
+                        }
+                    }
+                }
+                counts
+            },
+        )
+        .collect();
+    let mut total = vec![0u64; wanted.len()];
+    for p in partial {
+        for (t, n) in total.iter_mut().zip(p) {
+            *t += n;
+        }
+    }
+    total
+}
+
+/// Whether blob `id` holds one of `needles`. Needles come from the text that was scanned: a
+/// UTF-16 blob is searched as the same UTF-8 text.
+fn holds_needle(repo: &Repository, id: Oid, needles: &[Vec<u8>]) -> bool {
+    repo.find_blob(id).is_ok_and(|b| {
+        let utf8 = tree::decode_utf16(b.content());
+        let text = utf8.as_deref().unwrap_or(b.content());
+        needles.iter().any(|n| !n.is_empty() && memchr::memmem::find(text, n).is_some())
+    })
+}

@@ -1,0 +1,186 @@
+//! Git sources (design.md §6): whole history, commit ranges and the staged index, with git2.
+//!
+//! - **History** ([`history`]) walks every commit reachable from any ref (branches, tags,
+//!   remotes, the stash and its reflog), compares each with its first parent to learn which
+//!   commit introduced which (path, blob) ([`walk`]), indexes the unique blobs and the versions
+//!   they replaced ([`blobs`]), scans each unique blob once in parallel (one `Repository` per
+//!   worker), and reports each (path, secret) once, with the earliest commit that introduced it
+//!   and the number of commits whose tree carried it.
+//! - **Range** ([`range`]) scans only the blobs that the range's commits add or change, and drops
+//!   every secret that the commit's parents already held at the same path or in a file the
+//!   commit removed or renamed (moving a secret is not leaking it).
+//! - **Staged** ([`staged`]) does the same for the index against HEAD (or against nothing, for an
+//!   unborn HEAD).
+//!
+//! Blobs go to a [`BlobSink`]; this module never matches. Objects that cannot be read are
+//! reported as skipped with reason `missing-object`, naming the object; the scan goes on and the
+//! exit code says that something could not be read.
+
+mod blobs;
+mod history;
+mod linediff;
+mod range;
+mod staged;
+mod walk;
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::blob::{Collected, Provenance};
+use crate::error::{Error, Result};
+use crate::finding::{self, SkipReason, Skipped};
+
+pub(crate) use history::{plan_history, scan_planned};
+pub(crate) use range::scan_range;
+pub(crate) use staged::scan_staged;
+
+#[cfg(doc)]
+use crate::blob::BlobSink;
+
+/// Settings shared by the git sources.
+#[derive(Debug, Clone)]
+pub(crate) struct GitOptions {
+    /// A path inside the repository (work tree or bare).
+    pub(crate) root: PathBuf,
+    /// Blobs larger than this are skipped.
+    pub(crate) max_file_size: u64,
+}
+
+/// One commit, as the sources need it.
+#[derive(Debug, Clone)]
+struct CommitInfo {
+    provenance: Provenance,
+    /// Position in the oldest-first topological order (ties between equal times).
+    order: usize,
+}
+
+/// A path that a commit (or the index) adds or changes, with its new blob.
+#[derive(Debug, Clone)]
+struct Change {
+    path: String,
+    blob: Oid,
+    kind: ChangeKind,
+    /// The blob this one replaced at the same path (a modification), if any.
+    old: Option<Oid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChangeKind {
+    File,
+    Symlink,
+    Submodule,
+}
+
+/// Hashes an object id by its first eight bytes. Ids are uniformly distributed already (and a
+/// repository cannot be crafted to collide on 64 bits of SHA-1), so SipHash would only cost time:
+/// the history scan keeps several maps over every blob and commit.
+#[derive(Default)]
+struct OidHasher(u64);
+
+impl Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut w = [0u8; 8];
+        let n = bytes.len().min(8);
+        w[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(w);
+    }
+    /// The length prefix of the id's bytes: always the same, so it adds nothing.
+    fn write_usize(&mut self, _: usize) {}
+}
+
+type OidMap<V> = HashMap<Oid, V, BuildHasherDefault<OidHasher>>;
+type OidSet = HashSet<Oid, BuildHasherDefault<OidHasher>>;
+
+/// What one commit's diff against its parent(s) gave.
+#[derive(Debug, Default)]
+struct CommitChanges {
+    changes: Vec<Change>,
+    /// Old-side blobs: the parents' versions of changed paths and files removed or renamed.
+    old: Vec<(Oid, String)>,
+    /// Objects that could not be read while diffing.
+    errors: Vec<Skipped>,
+}
+
+fn git_err(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
+    let context = context.into();
+    move |e| Error::Git { context, message: e.message().to_string() }
+}
+
+/// Opens the repository holding `root` (a work tree, a path inside one, or a bare repository).
+/// Object hashes are not re-verified on read: a scanner reads every blob once, and SHA-1
+/// verification of each would cost about a sixth of a history scan; corrupt objects still fail
+/// to inflate or parse and are reported.
+fn open(root: &Path) -> Result<Repository> {
+    git2::opts::strict_hash_verification(false);
+    // Bound memory: every worker opens the repository, and each would otherwise map up to 8 GiB
+    // of pack windows and cache 256 MiB of objects.
+    // SAFETY: these only set libgit2's global limits, before any repository of this run is used.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(16 * 1024 * 1024);
+        let _ = git2::opts::set_mwindow_mapped_limit(64 * 1024 * 1024);
+        let _ = git2::opts::set_cache_max_size(64 * 1024 * 1024);
+    }
+    Repository::discover(root)
+        .map_err(|e| Error::Usage(format!("{}: not a git repository ({})", root.display(), e.message())))
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("ndaguard-git-{i}"))
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))
+}
+
+fn time_of(t: git2::Time) -> (String, i64) {
+    let secs = t.seconds();
+    let offset = UtcOffset::from_whole_seconds(t.offset_minutes() * 60).unwrap_or(UtcOffset::UTC);
+    let date = OffsetDateTime::from_unix_timestamp(secs)
+        .map(|d| d.to_offset(offset))
+        .ok()
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_default();
+    (date, secs)
+}
+
+fn provenance(commit: &git2::Commit<'_>) -> Provenance {
+    let author = commit.author();
+    let (date, time) = time_of(author.when());
+    Provenance {
+        commit: commit.id().to_string(),
+        author: finding::escape_bytes(author.name_bytes()),
+        email: finding::escape_bytes(author.email_bytes()),
+        date,
+        time,
+    }
+}
+
+fn path_of(bytes: Option<&[u8]>, fallback: Option<&Path>) -> String {
+    match (bytes, fallback) {
+        (Some(b), _) => finding::escape_bytes(b),
+        (None, Some(p)) => finding::display_path(p),
+        (None, None) => String::new(),
+    }
+}
+
+fn push_special(out: &mut Collected, special: HashMap<String, SkipReason>) {
+    for (path, reason) in special {
+        let detail = if reason == SkipReason::Submodule { "submodule not followed" } else { "symbolic link" };
+        out.skipped.push(Skipped { path, reason, detail: detail.into() });
+    }
+}
+
+/// With `NDAGUARD_TIMING` set, says on stderr when a phase of a history scan ended.
+fn phase(clock: &std::time::Instant, name: &str) {
+    if std::env::var_os("NDAGUARD_TIMING").is_some() {
+        eprintln!("ndaguard: timing: {name} at {:.3} s", clock.elapsed().as_secs_f64());
+    }
+}
