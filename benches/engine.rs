@@ -56,7 +56,7 @@ fn corpus(size: usize) -> Vec<u8> {
                 out.push_str(&format!("{indent}{} = {}.get(\"{}\")\n", r.pick(&words), r.pick(&words), r.pick(&words)))
             }
         }
-        if line % 400 == 0 {
+        if line.is_multiple_of(400) {
             out.push_str(&format!("STRIPE_KEY = \"sk_live_{}\"\n", r.alnum(24)));
         }
     }

@@ -1,7 +1,7 @@
 //! The matching engine: keyword prefilter, regex confirmation, and per-rule filters.
 //!
 //! One Aho-Corasick automaton (a DFA) holds every rule's keywords (ASCII case-insensitive). A
-//! pass over the input marks the rules whose keywords occur (see [`keywords_in`]: the input is
+//! pass over the input marks the rules whose keywords occur (see `keywords_in`: the input is
 //! cut into lanes walked in step, since a DFA walking one stream waits on each transition's
 //! memory load); only those rules' regexes run, each over the whole input with `regex::bytes`.
 //! A regex is compiled the first time a rule is a candidate (most scans need few of them), so

@@ -3,7 +3,7 @@
 //! The registry file is meant to be committed. It holds, per token, `HMAC-SHA-256(key, token)`
 //! under a random key of its own and the token's length, and the agreement's terms; nothing else
 //! derived from the token. Finding a registered token therefore means computing the keyed hash
-//! of every window of a registered length in the input (see [`matcher`]); there is no cheaper
+//! of every window of a registered length in the input (see `matcher`); there is no cheaper
 //! token-derived prefilter in the file that would also let a reader of the file check guesses
 //! faster than with the keyed hash.
 //!

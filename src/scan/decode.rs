@@ -295,7 +295,7 @@ fn looks_like_base64(run: &[u8]) -> bool {
         return false;
     }
     // Valid base64 lengths: a multiple of 4 with padding, or not 1 mod 4 without it.
-    let len_ok = if padded { run.len() % 4 == 0 } else { run.len() % 4 != 1 };
+    let len_ok = if padded { run.len().is_multiple_of(4) } else { run.len() % 4 != 1 };
     len_ok && run.iter().any(u8::is_ascii_uppercase) && run.iter().any(u8::is_ascii_lowercase)
 }
 
