@@ -1,7 +1,7 @@
 //! Since when a secret in a git work tree has been exposed, and which refs carry it.
 //!
 //! A history scan knows the commit that brought each secret in. A tree scan does not, so for a
-//! breach found in a git work tree, [`introduced_by`] walks the first-parent history of `HEAD`
+//! breach found in a git work tree, `introduced_by` walks the first-parent history of `HEAD`
 //! for the file's path: going back while each version of the file still holds the token, the
 //! oldest such commit is the one that brought it into the branch. Each distinct version is
 //! searched once, so the cost is one blob read per change of the file, and it is paid only for
