@@ -38,6 +38,27 @@ pub enum Command {
     /// Run as a CI step (GitHub Actions): pick what to scan from the event, write SARIF, a job
     /// summary, outputs and annotations.
     Ci(CiArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per subcommand with `--dir`.
+    Man(ManArgs),
+}
+
+/// `ndaguard completions`.
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `ndaguard man`.
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// Write `ndaguard.1` and one `ndaguard-SUBCOMMAND.1` per subcommand into DIR instead of
+    /// printing `ndaguard.1`.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `ndaguard registry`.
@@ -148,6 +169,18 @@ pub struct CiArgs {
     /// NDA registry file.
     #[arg(long, value_name = "FILE")]
     pub registry: Option<PathBuf>,
+    /// Scan the whole git history instead of what the event adds (scheduled runs).
+    #[arg(long)]
+    pub history: bool,
+    /// Baseline file: findings whose fingerprints it lists are not reported.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Extra rule directories or files (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
     /// Fix the clock (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,

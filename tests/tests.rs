@@ -3,6 +3,7 @@
 
 mod common;
 
+mod ci_flags;
 mod cli;
 mod fuzz_smoke;
 mod git;
@@ -10,3 +11,4 @@ mod integrations;
 mod registry;
 mod reliability;
 mod rules;
+mod shell;

@@ -6,7 +6,10 @@
 //! - `push`: `before..after`; for a new branch (`before` all zeros) or a force push whose
 //!   `before` is not in the clone, the commits of `after` that are not on the default branch
 //!   (`origin/<default>..after`), and if that cannot be resolved either, the tree;
-//! - anything else (`workflow_dispatch`, `schedule`, …): the tree.
+//! - anything else (`workflow_dispatch`, `schedule`, …): the tree;
+//! - with `--history`, whatever the event: the whole history (for scheduled runs).
+//!
+//! `--config`, `--registry`, `--baseline`, `--rules` and `-j` mean what they mean for `scan`.
 //!
 //! It writes SARIF to `--sarif-file`, appends a Markdown job summary to `GITHUB_STEP_SUMMARY`
 //! (breaches first, with their deadlines, then a table of redacted findings), sets the step
@@ -36,6 +39,8 @@ enum Target {
     Range(String),
     /// The working tree.
     Tree,
+    /// Every commit reachable from any ref (`--history`).
+    History,
 }
 
 fn sha(v: &serde_json::Value) -> Option<String> {
@@ -234,18 +239,23 @@ pub(super) fn run(args: &CiArgs) -> Result<u8> {
         }
         None => serde_json::Value::Null,
     };
-    let (target, note) = target(&event, &payload, &root);
+    let (target, note) = if args.history { (Target::History, None) } else { target(&event, &payload, &root) };
     let what = match &target {
         Target::Range(r) => format!("the commits {r}"),
         Target::Tree => "the working tree".to_string(),
+        Target::History => "the whole git history".to_string(),
     };
     let req = ScanRequest {
         target: Some(match &target {
             Target::Range(r) => settings::Target::Range(r.clone()),
             Target::Tree => settings::Target::Tree,
+            Target::History => settings::Target::History,
         }),
         config: args.config.clone(),
         registry: args.registry.clone(),
+        baseline: args.baseline.clone(),
+        rules: args.rules.clone(),
+        threads: args.threads,
         now: args.now.clone(),
         root: root.clone(),
         ..ScanRequest::default()

@@ -5,7 +5,9 @@
 
 mod baseline;
 mod ci;
+mod completions;
 mod install_hook;
+mod man;
 mod registry;
 mod rules;
 mod scan;
@@ -40,6 +42,8 @@ pub fn run(cli: cli::Cli) -> Result<u8> {
         Command::Baseline(args) => baseline::run(&args),
         Command::InstallHook(args) => install_hook::run(&args),
         Command::Ci(args) => ci::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 
