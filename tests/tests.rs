@@ -7,6 +7,7 @@ mod ci_flags;
 mod cli;
 mod fuzz_smoke;
 mod git;
+mod incident;
 mod integrations;
 mod registry;
 mod reliability;
