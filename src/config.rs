@@ -1,4 +1,6 @@
-//! The project configuration file, `.ndaguard.toml` at the scan root (design.md §7).
+//! The project configuration file, `.ndaguard.toml` at the top of the git work tree that holds the
+//! scan root (the scan root itself outside git), or the file `--config` or `NDAGUARD_CONFIG` names
+//! (design.md §7).
 //!
 //! ```toml
 //! registry = ".ndaguard/registry.toml"   # default path of the NDA registry
@@ -10,7 +12,7 @@
 //! paths = ["ci/rules"]                    # extra rule directories, relative to this file
 //!
 //! [allowlist]
-//! paths = ["tests/fixtures/**", "*.snap"] # gitignore-style globs, relative to the scan root
+//! paths = ["tests/fixtures/**", "*.snap"] # gitignore-style globs, relative to the top
 //! regexes = ['''^dev-only-''']            # a secret matching one is suppressed
 //! stopwords = ["fixture"]                 # a secret containing one is suppressed
 //!
@@ -32,20 +34,20 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::lines::line_of_offset;
 
-/// Name of the configuration file looked up at the scan root.
+/// Name of the configuration file looked up at the top of the repository (or the scan root).
 pub const CONFIG_FILE: &str = ".ndaguard.toml";
 
 /// The parsed configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Registry path (relative to the scan root).
+    /// Registry path (relative to this file).
     #[serde(default)]
     pub registry: Option<PathBuf>,
     /// Key file of a registry whose key is external (relative to this file).
     #[serde(default)]
     pub registry_key_file: Option<PathBuf>,
-    /// Baseline path (relative to the scan root).
+    /// Baseline path (relative to this file).
     #[serde(default)]
     pub baseline: Option<PathBuf>,
     /// Largest file scanned, in bytes.

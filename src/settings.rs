@@ -18,12 +18,12 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::filter::baseline::Baseline;
 use crate::filter::Allowlist;
-use crate::incident::notify::Notifier;
-use crate::incident::Record;
+use crate::finding;
 use crate::registry::matcher::Matcher;
 use crate::registry::Registry;
 use crate::rules;
 use crate::scan::{ScanOptions, Scanner};
+use crate::source::tree::WalkRoot;
 
 /// Default `--max-file-size`: 10 MiB.
 pub(crate) const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -48,6 +48,8 @@ pub(crate) enum Target {
 pub(crate) struct ScanRequest {
     /// The scan root (a directory or file; `-` for standard input).
     pub(crate) root: PathBuf,
+    /// Further paths of a tree scan (`scan FILE...`, as pre-commit passes them).
+    pub(crate) more_paths: Vec<PathBuf>,
     pub(crate) target: Option<Target>,
     pub(crate) config: Option<PathBuf>,
     pub(crate) registry: Option<PathBuf>,
@@ -64,18 +66,13 @@ pub(crate) struct ScanRequest {
     pub(crate) no_decode: bool,
     /// Show a progress line on a terminal.
     pub(crate) progress: bool,
-    /// `--incidents`: the incident record.
-    pub(crate) incidents: Option<PathBuf>,
-    /// `--no-incidents`: keep no record.
-    pub(crate) no_incidents: bool,
-    /// `--notify`: the webhook for new breaches.
-    pub(crate) notify: Option<String>,
 }
 
 impl ScanRequest {
     /// The request of `scan`'s (and `baseline`'s) arguments.
     pub(crate) fn from_args(args: &ScanArgs) -> ScanRequest {
-        let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+        let root = args.paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+        let more_paths = args.paths.iter().skip(1).cloned().collect();
         let target = if args.history {
             Target::History
         } else if let Some(r) = &args.range {
@@ -89,6 +86,7 @@ impl ScanRequest {
         };
         ScanRequest {
             root,
+            more_paths,
             target: Some(target),
             config: args.config.clone(),
             registry: args.registry.clone(),
@@ -102,9 +100,6 @@ impl ScanRequest {
             no_inline_allow: args.no_inline_allow,
             no_decode: args.no_decode,
             progress: !args.no_progress,
-            incidents: args.incidents.clone(),
-            no_incidents: args.no_incidents,
-            notify: args.notify.clone(),
         }
     }
 
@@ -117,6 +112,10 @@ impl ScanRequest {
 pub(crate) struct Settings {
     /// The scan root (a directory or file), or `-`.
     pub(crate) root: PathBuf,
+    /// What a tree scan walks, and how reports name each (see [`project_dir`]).
+    pub(crate) walk_roots: Vec<WalkRoot>,
+    /// Where the configuration, registry and ignore files are found (see [`project_dir`]).
+    pub(crate) project_dir: PathBuf,
     pub(crate) scanner: Arc<Scanner>,
     /// The scan clock.
     pub(crate) now: OffsetDateTime,
@@ -132,10 +131,6 @@ pub(crate) struct Settings {
     pub(crate) policy: Policy,
     /// Fingerprints of accepted findings (`--baseline`, or `baseline` in the configuration).
     pub(crate) baseline: Option<HashSet<String>>,
-    /// The incident record the scan keeps, if any.
-    pub(crate) incidents: Option<Record>,
-    /// Where new breaches are posted (`--notify`).
-    pub(crate) notify: Option<Notifier>,
 }
 
 impl Settings {
@@ -143,19 +138,12 @@ impl Settings {
     pub(crate) fn resolve(req: &ScanRequest) -> Result<Settings> {
         let now = cli::parse_now(req.now.as_deref())?;
         let root = req.root.clone();
-        let stdin = req.target() == Target::Stdin;
-        if !stdin && !root.exists() {
-            return Err(Error::Usage(format!("{}: no such file or directory", root.display())).into());
-        }
-        let config_dir = if stdin || root.is_file() {
-            root.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from("."))
-        } else {
-            root.clone()
-        };
-        let config = Config::discover(req.config.as_deref(), &config_dir)?;
+        check_paths(req)?;
+        let (config_dir, in_git) = project_dir(req);
+        let walk_roots = walk_roots(req, &config_dir, in_git);
+        let explicit =
+            req.config.clone().or_else(|| std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+        let config = Config::discover(explicit.as_deref(), &config_dir)?;
         let (registry, matcher, engine) = load_rules_and_registry(req, &config, &config_dir)?;
         let config_name = config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into());
         let allowlist = Allowlist::new(&config_name, &config_dir, &config.allowlist)?;
@@ -177,16 +165,10 @@ impl Settings {
         }
         let baseline = load_baseline(req, &config)?;
         let max_file_size = req.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
-        let incidents = incident_record(req, &config_dir, registry.is_some());
-        let notify = match &req.notify {
-            Some(url) => {
-                Notifier::check_url(url).map_err(Error::Usage)?;
-                Some(Notifier::new(url))
-            }
-            None => None,
-        };
         Ok(Settings {
             root,
+            walk_roots,
+            project_dir: config_dir,
             scanner: Arc::new(scanner),
             now,
             fixed_clock: req.now.is_some(),
@@ -195,24 +177,100 @@ impl Settings {
             registry,
             policy,
             baseline,
-            incidents,
-            notify,
         })
     }
 }
 
-/// The incident record a scan keeps: `--incidents`, else `.ndaguard/incidents.jsonl` at the scan
-/// root when the scan uses a registry or the file exists; none with `--no-incidents` or for
-/// standard input.
-fn incident_record(req: &ScanRequest, config_dir: &Path, has_registry: bool) -> Option<Record> {
-    if req.no_incidents || req.target() == Target::Stdin {
-        return None;
+/// The environment variable naming the configuration file when `--config` is not given.
+pub(crate) const CONFIG_ENV: &str = "NDAGUARD_CONFIG";
+
+/// Refuses paths that do not exist, and several paths for anything but a tree scan.
+fn check_paths(req: &ScanRequest) -> Result<()> {
+    let target = req.target();
+    let several = !req.more_paths.is_empty();
+    if several && (target != Target::Tree || req.more_paths.iter().any(|p| p.as_os_str() == "-")) {
+        return Err(Error::Usage(
+            "several paths can only be given for a tree scan (not with -, --history, --range or --staged)".into(),
+        )
+        .into());
     }
-    if let Some(p) = &req.incidents {
-        return Some(Record::new(p));
+    if target == Target::Stdin {
+        return Ok(());
     }
-    let default = config_dir.join(crate::incident::record::DEFAULT_PATH);
-    (has_registry || default.is_file()).then(|| Record::new(default))
+    for p in std::iter::once(&req.root).chain(&req.more_paths) {
+        if !p.exists() {
+            return Err(Error::Usage(format!("{}: no such file or directory", p.display())).into());
+        }
+    }
+    Ok(())
+}
+
+/// The folder a scan finds its configuration (`.ndaguard.toml`), registry and baseline in, and
+/// that reported paths are relative to: the top level of the git work tree that holds the scan
+/// root, so that a scan of `src/` reads the repository's configuration and reports
+/// `src/app.py`, as annotations and SARIF need. Outside a work tree (or in a bare repository),
+/// the scan root itself: its folder for a file, the current folder for standard input or
+/// several paths. Also returns whether it is a work tree's top.
+fn project_dir(req: &ScanRequest) -> (PathBuf, bool) {
+    let stdin = req.target() == Target::Stdin;
+    let folder_of = |p: &Path| {
+        if p.is_file() {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."))
+        } else {
+            p.to_path_buf()
+        }
+    };
+    let start = if stdin { PathBuf::from(".") } else { folder_of(&req.root) };
+    if let Some(top) = crate::source::git::work_tree_top(&start) {
+        return (top, true);
+    }
+    if stdin || !req.more_paths.is_empty() {
+        (PathBuf::from("."), false)
+    } else {
+        (start, false)
+    }
+}
+
+/// The paths a tree scan walks, each with the name reports give it: relative to the work tree's
+/// top in a repository; outside one, relative to a single folder scanned, or as given.
+fn walk_roots(req: &ScanRequest, top: &Path, in_git: bool) -> Vec<WalkRoot> {
+    let several = !req.more_paths.is_empty();
+    let mut seen = HashSet::new();
+    let canonical_top = if in_git { top.canonicalize().ok() } else { None };
+    std::iter::once(&req.root)
+        .chain(&req.more_paths)
+        .filter(|p| seen.insert((*p).clone()))
+        .map(|p| {
+            let named_file = p.is_file();
+            let shown = match &canonical_top {
+                Some(top) => under(top, p).unwrap_or_else(|| finding::display_path(p)),
+                None if several || named_file => finding::display_path(p),
+                None => String::new(),
+            };
+            WalkRoot { path: p.clone(), shown, named_file }
+        })
+        .collect()
+}
+
+/// `path` relative to the canonical folder `top` (empty for `top` itself), if it lies under it.
+/// A file's own name is kept (a symbolic link is named, not its target).
+fn under(top: &Path, path: &Path) -> Option<String> {
+    let (folder, name) = match (path.is_dir(), path.file_name()) {
+        (false, Some(name)) => {
+            (path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")), Some(name))
+        }
+        _ => (path, None),
+    };
+    let folder = folder.canonicalize().ok()?;
+    let rel = folder.strip_prefix(top).ok()?;
+    let rel = match name {
+        Some(n) => rel.join(n),
+        None => rel.to_path_buf(),
+    };
+    Some(if rel.as_os_str().is_empty() { String::new() } else { finding::display_path(&rel) })
 }
 
 /// The rules (built-in, `--rules`, the configuration's `[rules] paths`) compiled into an engine,

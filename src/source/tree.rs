@@ -7,6 +7,7 @@
 //! to a per-thread [`Visitor`] either as a file to scan or as a [`Skipped`] entry with its reason,
 //! so that nothing is silently lost.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -51,24 +52,90 @@ pub(crate) trait Visitor: Send {
     fn visit(&mut self, entry: Walked) -> bool;
 }
 
-/// The path of `path` relative to `root`, as reports show it.
-pub(crate) fn relative(root: &Path, path: &Path) -> String {
-    if root.is_file() || root == path {
-        return display_path(path);
+/// A path named for a tree scan (a directory or a file), and how reports show it.
+#[derive(Debug, Clone)]
+pub(crate) struct WalkRoot {
+    /// The path as given (opened and walked).
+    pub(crate) path: PathBuf,
+    /// How reports show `path` itself: its path relative to the directory that reported paths
+    /// are relative to, or empty when it is that directory.
+    pub(crate) shown: String,
+    /// Whether `path` was named as a file (then `.ndaguardignore` decides whether it is read).
+    pub(crate) named_file: bool,
+}
+
+/// Names walked paths as reports show them: relative to the root they were found under.
+struct Namer {
+    roots: Vec<WalkRoot>,
+    index: HashMap<PathBuf, usize>,
+}
+
+impl Namer {
+    fn new(roots: &[WalkRoot]) -> Namer {
+        let mut index = HashMap::new();
+        for (i, r) in roots.iter().enumerate() {
+            index.entry(r.path.clone()).or_insert(i);
+        }
+        Namer { roots: roots.to_vec(), index }
     }
-    match path.strip_prefix(root) {
-        Ok(rel) if !rel.as_os_str().is_empty() => display_path(rel),
-        _ => display_path(path),
+
+    /// The root `path` was found under (the nearest one) and the report path.
+    fn name(&self, path: &Path) -> (Option<&WalkRoot>, String) {
+        for ancestor in path.ancestors() {
+            let Some(&i) = self.index.get(ancestor) else { continue };
+            let root = &self.roots[i];
+            let inside = path.strip_prefix(&root.path).ok().filter(|p| !p.as_os_str().is_empty());
+            let name = match inside {
+                None if root.shown.is_empty() => display_path(path),
+                None => root.shown.clone(),
+                Some(p) if root.shown.is_empty() => display_path(p),
+                Some(p) => format!("{}/{}", root.shown, display_path(p)),
+            };
+            return (Some(root), name);
+        }
+        (None, display_path(path))
     }
 }
 
-/// Walks `root` in parallel; `make` builds one visitor per worker thread.
-pub(crate) fn walk<'s, F, V>(root: &Path, opts: &WalkOptions, mut make: F)
+/// Whether a file named on the command line is excluded by a `.ndaguardignore` in its folder or
+/// a folder above it, up to `top` (gitignore semantics: the nearest file that matches decides).
+fn named_file_ignored(file: &Path, top: &Path) -> bool {
+    let Some(name) = file.file_name() else { return false };
+    let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (Ok(dir), Ok(top)) = (parent.canonicalize(), top.canonicalize()) else { return false };
+    let file = dir.join(name);
+    for folder in dir.ancestors() {
+        let list = folder.join(IGNORE_FILE);
+        if list.is_file() {
+            let mut b = ignore::gitignore::GitignoreBuilder::new(folder);
+            b.add(&list);
+            if let Ok(gi) = b.build() {
+                match gi.matched_path_or_any_parents(&file, false) {
+                    ignore::Match::Ignore(_) => return true,
+                    ignore::Match::Whitelist(_) => return false,
+                    ignore::Match::None => {}
+                }
+            }
+        }
+        if folder == top {
+            break;
+        }
+    }
+    false
+}
+
+/// Walks `roots` in parallel; `make` builds one visitor per worker thread. `top` is the highest
+/// folder whose `.ndaguardignore` applies to a file named as a root.
+pub(crate) fn walk<'s, F, V>(roots: &[WalkRoot], top: &Path, opts: &WalkOptions, mut make: F)
 where
     F: FnMut() -> V,
     V: Visitor + 's,
 {
-    let mut builder = WalkBuilder::new(root);
+    let Some(first) = roots.first() else { return };
+    let mut builder = WalkBuilder::new(&first.path);
+    for r in &roots[1..] {
+        builder.add(&r.path);
+    }
     let honour = !opts.no_ignore;
     builder
         .hidden(false)
@@ -84,24 +151,26 @@ where
     if honour {
         builder.add_custom_ignore_filename(IGNORE_FILE);
     }
-    let root_buf = root.to_path_buf();
+    let namer = std::sync::Arc::new(Namer::new(roots));
+    let top = top.to_path_buf();
     builder.build_parallel().run(|| {
         let mut visitor = make();
-        let root = root_buf.clone();
+        let namer = std::sync::Arc::clone(&namer);
+        let top = top.clone();
         Box::new(move |res| {
             let entry = match res {
                 Ok(e) => e,
                 Err(err) => {
                     let (path, reason) = error_info(&err);
-                    let rel = path.as_deref().map(|p| relative(&root, p)).unwrap_or_else(|| "<walk>".to_string());
+                    let rel = path.as_deref().map(|p| namer.name(p).1).unwrap_or_else(|| "<walk>".to_string());
                     let keep_going =
                         visitor.visit(Walked::Skip(Skipped { path: rel, reason, detail: err.to_string() }));
                     return if keep_going { WalkState::Continue } else { WalkState::Quit };
                 }
             };
+            let (root, rel) = namer.name(entry.path());
             let Some(ft) = entry.file_type() else {
                 // stdin is never walked; an entry without a type is unusual: report it.
-                let rel = relative(&root, entry.path());
                 return cont(visitor.visit(Walked::Skip(Skipped {
                     path: rel,
                     reason: SkipReason::Special,
@@ -111,8 +180,14 @@ where
             if ft.is_dir() {
                 return WalkState::Continue;
             }
-            let rel = relative(&root, entry.path());
-            let item = if ft.is_file() {
+            let named = entry.depth() == 0 && root.is_some_and(|r| r.named_file);
+            let item = if ft.is_file() && named && honour && named_file_ignored(entry.path(), &top) {
+                Walked::Skip(Skipped {
+                    path: rel,
+                    reason: SkipReason::Allowlisted,
+                    detail: format!("excluded by {IGNORE_FILE}"),
+                })
+            } else if ft.is_file() {
                 Walked::File { path: entry.into_path(), rel }
             } else if ft.is_symlink() {
                 Walked::Skip(Skipped {

@@ -132,6 +132,13 @@ fn open(root: &Path) -> Result<Repository> {
         .map_err(|e| Error::Usage(format!("{}: not a git repository ({})", root.display(), e.message())))
 }
 
+/// The top level of the git work tree holding `path`, if it is in one (not for a bare
+/// repository).
+pub(crate) fn work_tree_top(path: &Path) -> Option<PathBuf> {
+    let repo = Repository::discover(path).ok()?;
+    repo.workdir().map(Path::to_path_buf)
+}
+
 fn pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
