@@ -39,6 +39,9 @@ pub enum Command {
     /// Run as a CI step (GitHub Actions): pick what to scan from the event, write SARIF, a job
     /// summary, outputs and annotations.
     Ci(CiArgs),
+    /// Work with the incident record: list incidents and their deadlines, record revocations,
+    /// reports and closings, write a notice for the counterparty.
+    Incident(IncidentArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per subcommand with `--dir`.
@@ -329,6 +332,99 @@ pub struct ScanArgs {
     /// Do not look for secrets inside base64 and percent-encoded text.
     #[arg(long)]
     pub no_decode: bool,
+    /// Incident record (default: .ndaguard/incidents.jsonl at the repository's top, kept when
+    /// the scan uses a registry or the file exists).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_incidents")]
+    pub incidents: Option<PathBuf>,
+    /// Keep no incident record: deadlines count from this scan's clock.
+    #[arg(long)]
+    pub no_incidents: bool,
+    /// Post each breach this scan saw first to a webhook (JSON with a Slack-compatible `text`).
+    #[arg(long, value_name = "URL")]
+    pub notify: Option<String>,
+}
+
+/// `ndaguard incident`.
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    /// list, revoked, reported, closed or notice.
+    #[command(subcommand)]
+    pub command: IncidentCommand,
+    /// Incident record (default: .ndaguard/incidents.jsonl at the top of the repository that
+    /// holds the current directory).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
+    /// Fix the clock (RFC 3339).
+    #[arg(long, global = true, value_name = "RFC3339")]
+    pub now: Option<String>,
+}
+
+/// `ndaguard incident list|revoked|reported|closed|notice`.
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open incidents with their deadlines met, missed or pending.
+    List {
+        /// Closed incidents too.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Record that the secret was revoked (stops the revocation deadline).
+    Revoked(IncidentAction),
+    /// Record that the leak was reported (stops the reporting deadline).
+    Reported {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        action: IncidentAction,
+        /// Whom it was reported to.
+        #[arg(long, value_name = "CONTACT")]
+        to: String,
+    },
+    /// Close the incident; later scans do not open it again.
+    Closed {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        action: IncidentAction,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Write the notice for the counterparty.
+    Notice {
+        /// A fingerprint (or its first 6+ characters) or a registry id.
+        id: String,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value = "md")]
+        format: NoticeFormat,
+        /// The git repository, to say which branches and tags carry the commits (default: the
+        /// one holding the current directory).
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+    },
+}
+
+/// The incident an action is about, and when it happened.
+#[derive(Debug, Args)]
+pub struct IncidentAction {
+    /// A fingerprint (or its first 6+ characters) or a registry id (all its open incidents).
+    pub id: String,
+    /// When it happened (RFC 3339; default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// A note to keep with the event.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// Formats of `incident notice`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoticeFormat {
+    /// Markdown.
+    Md,
+    /// JSON.
+    Json,
 }
 
 /// Parses `10485760`, `512K`, `10M`, `1G` (powers of 1024).

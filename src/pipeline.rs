@@ -18,6 +18,7 @@ use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned, STREAM_ABOVE};
 use crate::cancel::Cancel;
 use crate::error::Error;
 use crate::finding::{self, Finding, SkipReason, Skipped, Summary};
+use crate::incident;
 use crate::report::{self, Mode, RuleMeta, ScanInfo, ScanReport, Tool};
 use crate::scan::ScanSink;
 use crate::settings::{ScanRequest, Settings, Target};
@@ -236,7 +237,7 @@ fn finish(
     (started, started_at): (Instant, OffsetDateTime),
     cancel: &Cancel,
 ) -> ScanReport {
-    let mut findings: Vec<Finding> = c.hits.into_iter().map(|h| annotate(s, h)).collect();
+    let mut findings = incidents(s, mode, std::mem::take(&mut c.hits));
     finding::sort(&mut findings);
     c.skipped.sort();
     let mut summary = Summary {
@@ -278,19 +279,44 @@ fn finish(
     }
 }
 
-/// Gives a hit its breach (registered tokens) or its policy deadlines.
-fn annotate(s: &Settings, h: Hit) -> Finding {
-    let mut f = h.finding;
-    let entry = h.registry_entry.and_then(|i| s.registry.as_ref().and_then(|r| r.entries.get(i)));
-    match entry {
-        Some(e) => {
-            let exposed = h.exposed_since.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()).unwrap_or(s.now);
-            f.breach = Some(e.breach(&crate::breach::Clock::fresh(s.now), exposed));
-            f.deadlines = None;
-        }
-        None => f.deadlines = s.policy.deadlines(f.severity, &crate::breach::Clock::fresh(s.now)),
+/// Gives the hits their breach or policy deadlines counted from their first detection (the
+/// incident record), reports the record's damaged lines, and posts new breaches to `--notify`.
+/// Neither a record problem nor a failed delivery changes what the exit code means.
+fn incidents(s: &Settings, mode: Mode, hits: Vec<Hit>) -> Vec<Finding> {
+    let tree_root = (mode == Mode::Tree).then_some(s.root.as_path());
+    let ctx = incident::scan::Context {
+        now: s.now,
+        registry: s.registry.as_deref(),
+        policy: &s.policy,
+        record: s.incidents.as_ref(),
+        tree_root,
+    };
+    let (findings, outcome) = incident::scan::annotate(&ctx, hits);
+    let record = s.incidents.as_ref().map(|r| r.path().display().to_string()).unwrap_or_default();
+    for d in &outcome.damaged {
+        eprintln!("ndaguard: warning: {record}:{}: {}; line skipped", d.line, d.message);
     }
-    f
+    if let Some(e) = &outcome.record_error {
+        eprintln!("ndaguard: warning: the incident record could not be used ({e}); deadlines count from this scan");
+    }
+    if let Some(n) = &s.notify {
+        for &i in &outcome.new_breaches {
+            let f = &findings[i];
+            let Some(body) = incident::notify::message(f) else { continue };
+            let d = n.post(&f.fingerprint, &body);
+            if let Some(e) = d.error {
+                let id = f.breach.as_ref().map(|b| b.registry_id.as_str()).unwrap_or_default();
+                eprintln!(
+                    "ndaguard: warning: could not notify {} of breach {id} at {} (incident {}) after {} attempt(s): {e}",
+                    n.url,
+                    finding::escape_text(&f.path),
+                    f.fingerprint,
+                    d.attempts
+                );
+            }
+        }
+    }
+    findings
 }
 
 /// A progress line on stderr for scans that last more than a second, only on a terminal.

@@ -19,6 +19,8 @@ use crate::error::Error;
 use crate::filter::baseline::Baseline;
 use crate::filter::Allowlist;
 use crate::finding;
+use crate::incident::notify::Notifier;
+use crate::incident::Record;
 use crate::registry::matcher::Matcher;
 use crate::registry::Registry;
 use crate::rules;
@@ -66,6 +68,12 @@ pub(crate) struct ScanRequest {
     pub(crate) no_decode: bool,
     /// Show a progress line on a terminal.
     pub(crate) progress: bool,
+    /// `--incidents`: the incident record.
+    pub(crate) incidents: Option<PathBuf>,
+    /// `--no-incidents`: keep no record.
+    pub(crate) no_incidents: bool,
+    /// `--notify`: the webhook for new breaches.
+    pub(crate) notify: Option<String>,
 }
 
 impl ScanRequest {
@@ -100,6 +108,9 @@ impl ScanRequest {
             no_inline_allow: args.no_inline_allow,
             no_decode: args.no_decode,
             progress: !args.no_progress,
+            incidents: args.incidents.clone(),
+            no_incidents: args.no_incidents,
+            notify: args.notify.clone(),
         }
     }
 
@@ -131,6 +142,10 @@ pub(crate) struct Settings {
     pub(crate) policy: Policy,
     /// Fingerprints of accepted findings (`--baseline`, or `baseline` in the configuration).
     pub(crate) baseline: Option<HashSet<String>>,
+    /// The incident record the scan keeps, if any.
+    pub(crate) incidents: Option<Record>,
+    /// Where new breaches are posted (`--notify`).
+    pub(crate) notify: Option<Notifier>,
 }
 
 impl Settings {
@@ -165,6 +180,14 @@ impl Settings {
         }
         let baseline = load_baseline(req, &config)?;
         let max_file_size = req.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let incidents = incident_record(req, &config_dir, registry.is_some());
+        let notify = match &req.notify {
+            Some(url) => {
+                Notifier::check_url(url).map_err(Error::Usage)?;
+                Some(Notifier::new(url))
+            }
+            None => None,
+        };
         Ok(Settings {
             root,
             walk_roots,
@@ -177,8 +200,24 @@ impl Settings {
             registry,
             policy,
             baseline,
+            incidents,
+            notify,
         })
     }
+}
+
+/// The incident record a scan keeps: `--incidents`, else `.ndaguard/incidents.jsonl` at the scan
+/// root when the scan uses a registry or the file exists; none with `--no-incidents` or for
+/// standard input.
+fn incident_record(req: &ScanRequest, config_dir: &Path, has_registry: bool) -> Option<Record> {
+    if req.no_incidents || req.target() == Target::Stdin {
+        return None;
+    }
+    if let Some(p) = &req.incidents {
+        return Some(Record::new(p));
+    }
+    let default = config_dir.join(crate::incident::record::DEFAULT_PATH);
+    (has_registry || default.is_file()).then(|| Record::new(default))
 }
 
 /// The environment variable naming the configuration file when `--config` is not given.

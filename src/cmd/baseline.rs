@@ -12,6 +12,8 @@ use crate::settings::ScanRequest;
 pub(super) fn run(args: &ScanArgs) -> Result<u8> {
     let mut req = ScanRequest::from_args(args);
     req.baseline = None;
+    // Accepting findings is not detecting them: no incident record.
+    req.no_incidents = true;
     req.progress = false;
     let report = pipeline::run(&req, &Cancel::ctrl_c())?;
     if report.summary.errors > 0 {

@@ -6,6 +6,7 @@
 mod baseline;
 mod ci;
 mod completions;
+mod incident;
 mod install_hook;
 mod man;
 mod registry;
@@ -42,6 +43,7 @@ pub fn run(cli: cli::Cli) -> Result<u8> {
         Command::Baseline(args) => baseline::run(&args),
         Command::InstallHook(args) => install_hook::run(&args),
         Command::Ci(args) => ci::run(&args),
+        Command::Incident(args) => incident::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
     }

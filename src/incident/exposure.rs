@@ -20,9 +20,11 @@ pub const MAX_COMMITS: usize = 100_000;
 /// The commit that brought the content `holds` recognises into `path` (relative to the work
 /// tree's top), on the first-parent history of `HEAD`. `None` when `HEAD`'s version of the file
 /// does not hold it (an uncommitted change, an untracked file) or git cannot tell.
-// Not called yet: the pipeline wires it in with the incident record (issue 17).
-#[allow(dead_code)]
-pub(crate) fn introduced_by(repo: &git2::Repository, path: &Path, holds: impl Fn(&[u8]) -> bool) -> Option<Provenance> {
+pub(crate) fn introduced_by(
+    repo: &git2::Repository,
+    path: &Path,
+    mut holds: impl FnMut(&[u8]) -> bool,
+) -> Option<Provenance> {
     let mut walk = repo.revwalk().ok()?;
     walk.push_head().ok()?;
     walk.simplify_first_parent().ok()?;

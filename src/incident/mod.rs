@@ -8,10 +8,12 @@
 //! that still see the secret do not open it again). The record holds fingerprints and metadata,
 //! never a token.
 
+pub mod actions;
 pub mod exposure;
 pub mod notice;
 pub mod notify;
 pub mod record;
+pub(crate) mod scan;
 
 use std::collections::BTreeMap;
 

@@ -112,11 +112,25 @@ fn write_breach(p: &Paint, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
         p.bold(&f.rule_id),
         f.secret
     )?;
+    // A deadline that was acted on stops counting: met or missed for good.
+    let state = |h: i64, done: Option<&String>, verb: &str| match done {
+        Some(at) if h >= 0 => format!("met: {verb} {at}, {h} h to spare"),
+        Some(at) => format!("MISSED: {verb} {at}, {} h late", -h),
+        None => left(h),
+    };
     match (&b.revoke_by, b.revoke_hours_left) {
-        (Some(by), Some(h)) => writeln!(out, "    {} by {by} ({})", p.wrap("1;31", "REVOKE"), left(h))?,
+        (Some(by), Some(h)) => {
+            writeln!(out, "    {} by {by} ({})", p.wrap("1;31", "REVOKE"), state(h, b.revoked_at.as_ref(), "revoked"))?
+        }
         _ => writeln!(out, "    already revoked: no revocation deadline")?,
     }
-    writeln!(out, "    {} by {} ({})", p.wrap("1;33", "REPORT"), b.report_by, left(b.report_hours_left))?;
+    writeln!(
+        out,
+        "    {} by {} ({})",
+        p.wrap("1;33", "REPORT"),
+        b.report_by,
+        state(b.report_hours_left, b.reported_at.as_ref(), "reported")
+    )?;
     let tell = if b.contacts.is_empty() { escape_text(&b.owner) } else { escape_text(&b.contacts.join(", ")) };
     writeln!(out, "    tell {tell}; owner {}", escape_text(&b.owner))?;
     if !b.scope.is_empty() {

@@ -1,0 +1,265 @@
+//! Issue 17 end to end: the incident record keeps each breach's clock across scans, people
+//! record what they did, the notice, and the webhook (against a real local HTTP server).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use crate::common::{ndaguard, Gen, Tree};
+
+const T0: &str = "2026-11-22T10:00:00Z";
+const T1: &str = "2026-11-22T11:00:00Z";
+
+fn git(dir: &Path, args: &[&str], date: &str) {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .args(["-c", "user.name=Dev", "-c", "user.email=dev@corp.test"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A git repository whose `main` brought a registered token into deploy.env on 2026-11-20 at
+/// 06:00 and edited the file since; returns the tree and the token.
+fn leaked_repo(seed: u64) -> (Tree, String) {
+    let mut g = Gen::new(seed);
+    let tok = g.odd_token(37);
+    let t = Tree::new();
+    let reg = t.path().join(".ndaguard/registry.toml");
+    #[allow(deprecated)]
+    let bin = assert_cmd::cargo::cargo_bin("ndaguard");
+    let mut child = Command::new(bin)
+        .args(["registry", "--registry"])
+        .arg(&reg)
+        .args(["--now", T0, "add", "--id", "acme-payments-prod", "--nda", "NDA-2026-014"])
+        .args(["--counterparty", "Acme Payments Ltd", "--owner", "payments@corp.test"])
+        .args(["--report-within", "24h", "--revoke-within", "4h", "--scope", "POST /v1/charges"])
+        .args(["--contact", "security@acme.test"])
+        .env_remove("NDAGUARD_REGISTRY_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.take().expect("stdin").write_all(tok.as_bytes()).expect("token");
+    assert!(child.wait_with_output().expect("finishes").status.success());
+    git(t.path(), &["init", "-q", "-b", "main", "."], T0);
+    t.write("deploy.env", "A=1\n");
+    git(t.path(), &["add", "-A"], "2026-11-19T08:00:00Z");
+    git(t.path(), &["commit", "-q", "-m", "init"], "2026-11-19T08:00:00Z");
+    t.write("deploy.env", format!("A=1\nPAY_TOKEN={tok}\n"));
+    git(t.path(), &["commit", "-q", "-am", "leak"], "2026-11-20T06:00:00Z");
+    t.write("deploy.env", format!("A=2\nPAY_TOKEN={tok}\n"));
+    git(t.path(), &["commit", "-q", "-am", "edit"], "2026-11-21T06:00:00Z");
+    git(t.path(), &["tag", "v1.0"], T0);
+    (t, tok)
+}
+
+fn scan(dir: &Path, now: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+    let out = ndaguard().args(["scan", "-f", "json", "--now", now]).args(extra).arg(dir).output().expect("runs");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, json)
+}
+
+fn incident(dir: &Path, args: &[&str]) -> Output {
+    ndaguard().current_dir(dir).arg("incident").args(args).output().expect("runs")
+}
+
+fn breach(json: &serde_json::Value) -> serde_json::Value {
+    json["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f.get("breach").is_some()))
+        .map(|f| f["breach"].clone())
+        .unwrap_or_else(|| panic!("no breach in {json}"))
+}
+
+#[test]
+fn two_scans_an_hour_apart_keep_the_first_detection_and_its_deadlines() {
+    let (t, tok) = leaked_repo(1701);
+    let (out, first) = scan(t.path(), T0, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, second) = scan(t.path(), T1, &[]);
+    let (a, b) = (breach(&first), breach(&second));
+    assert_eq!(a["report_by"], "2026-11-23T10:00:00Z");
+    assert_eq!(b["report_by"], a["report_by"], "the clock runs from the first detection");
+    assert_eq!(b["revoke_by"], a["revoke_by"]);
+    assert_eq!(b["detected_at"], T0);
+    assert_eq!((a["revoke_hours_left"].as_i64(), b["revoke_hours_left"].as_i64()), (Some(4), Some(3)));
+    assert_eq!(b["report_status"], "pending");
+    // A tree scan in a git work tree dates the exposure from the commit that brought it in.
+    assert_eq!(a["exposed_since"], "2026-11-20T06:00:00Z");
+    // Five hours on, the revocation deadline is missed, and says so.
+    let (_, later) = scan(t.path(), "2026-11-22T15:30:00Z", &[]);
+    assert_eq!(breach(&later)["revoke_hours_left"], -2);
+    assert_eq!(breach(&later)["revoke_status"], "missed");
+    let text = ndaguard()
+        .args(["scan", "--color", "never", "--now", "2026-11-22T15:30:00Z"])
+        .arg(t.path())
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("REVOKE by 2026-11-22T14:00:00Z (2 h OVERDUE)"), "{text}");
+    // One event, no token.
+    let record = std::fs::read_to_string(t.path().join(".ndaguard/incidents.jsonl")).expect("record");
+    assert_eq!(record.lines().count(), 1, "{record}");
+    assert!(record.contains("\"event\":\"detected\"") && record.contains("acme-payments-prod"), "{record}");
+    assert!(!record.contains(&tok[..12]) && !record.contains(&tok[20..]), "{record}");
+    // Without the record the clock is the scan's own.
+    let (_, free) = scan(t.path(), T1, &["--no-incidents"]);
+    assert_eq!(breach(&free)["report_by"], "2026-11-23T11:00:00Z");
+}
+
+#[test]
+fn an_incident_from_detection_to_notice_and_closing() {
+    let (t, tok) = leaked_repo(1702);
+    scan(t.path(), T0, &[]);
+    let out = incident(t.path(), &["list", "--now", T1]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("NDA breach: acme-payments-prod under NDA-2026-014 with Acme Payments Ltd"), "{text}");
+    assert!(text.contains("REVOKE by 2026-11-22T14:00:00Z: pending (3 h left)"), "{text}");
+
+    let out = incident(t.path(), &["revoked", "acme-payments-prod", "--at", "2026-11-22T12:30:00Z", "--now", T1]);
+    assert!(!out.status.success(), "an action in the future is refused");
+    let out = incident(t.path(), &["revoked", "acme-payments-prod", "--at", "2026-11-22T10:30:00Z", "--now", T1]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The revocation deadline stops counting; the report deadline goes on.
+    let (_, json) = scan(t.path(), "2026-11-23T12:00:00Z", &[]);
+    let b = breach(&json);
+    assert_eq!((b["revoke_status"].as_str(), b["revoke_hours_left"].as_i64()), (Some("met"), Some(3)));
+    assert_eq!(b["revoked_at"], "2026-11-22T10:30:00Z");
+    assert_eq!((b["report_status"].as_str(), b["report_hours_left"].as_i64()), (Some("missed"), Some(-2)));
+    let out = incident(
+        t.path(),
+        &["reported", "acme-payments-prod", "--to", "security@acme.test", "--now", "2026-11-23T12:00:00Z"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = incident(t.path(), &["list", "--now", "2026-11-24T00:00:00Z"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("REVOKE by 2026-11-22T14:00:00Z: met (revoked 2026-11-22T10:30:00Z, 3 h to spare)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "REPORT by 2026-11-23T10:00:00Z: MISSED (reported 2026-11-23T12:00:00Z, 2 h late) to security@acme.test"
+        ),
+        "{text}"
+    );
+
+    let out = incident(t.path(), &["notice", "acme-payments-prod", "--now", "2026-11-24T00:00:00Z"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for want in [
+        "NDA-2026-014",
+        "Acme Payments Ltd",
+        "acme-payments-prod",
+        "POST /v1/charges",
+        "deploy.env",
+        "exposed since 2026-11-20T06:00:00Z",
+        "branches: main",
+        "tags: v1.0",
+        "the default branch carries it",
+        "revoked",
+        "reported: security@acme.test",
+        "**met**",
+        "**missed**",
+    ] {
+        assert!(md.contains(want), "{want:?} missing from\n{md}");
+    }
+    assert!(!md.contains(&tok[..12]), "{md}");
+    let out = incident(t.path(), &["notice", "acme-payments-prod", "-f", "json", "--now", "2026-11-24T00:00:00Z"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("notice JSON");
+    assert_eq!(json["token_id"], "acme-payments-prod");
+    assert_eq!(json["places"][0]["on_default_branch"], true);
+    assert_eq!(json["revoke"]["status"], "met");
+
+    let out = incident(
+        t.path(),
+        &["closed", "acme-payments-prod", "--reason", "revoked and reported", "--now", "2026-11-24T00:00:00Z"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = incident(t.path(), &["list", "--now", "2026-11-24T00:00:00Z"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no open incidents\n");
+    // A damaged line is reported with its number and skipped.
+    let path = t.path().join(".ndaguard/incidents.jsonl");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("record");
+    f.write_all(b"{\"v\":1,\"event\":\n").expect("write");
+    let out = incident(t.path(), &["list", "--all", "--now", "2026-11-24T00:00:00Z"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("incidents.jsonl:5:") && err.contains("skipped"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(closed)"));
+    // A closed incident stays closed; the finding is still reported.
+    let (out, json) = scan(t.path(), "2026-11-25T00:00:00Z", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(breach(&json)["detected_at"], T0);
+}
+
+/// A local HTTP server that answers each request with the next status of `statuses` (the last
+/// one repeats), keeping the bodies.
+fn serve(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&bodies);
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            seen.lock().expect("lock").push(String::from_utf8_lossy(&body).into_owned());
+            let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
+            let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    (url, bodies)
+}
+
+#[test]
+fn notify_posts_each_new_breach_once_and_a_failure_keeps_the_exit_code() {
+    let (t, tok) = leaked_repo(1703);
+    let (url, bodies) = serve(vec![503, 200]);
+    let (out, _) = scan(t.path(), T0, &["--notify", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = bodies.lock().expect("lock").clone();
+    assert_eq!(got.len(), 2, "one retry after the 503: {got:?}");
+    let msg: serde_json::Value = serde_json::from_str(&got[1]).expect("JSON body");
+    let text = msg["text"].as_str().expect("Slack-compatible text");
+    assert!(
+        text.contains("acme-payments-prod") && text.contains("NDA-2026-014") && text.contains("deploy.env"),
+        "{text}"
+    );
+    assert!(text.contains("Revoke by 2026-11-22T14:00:00Z"), "{text}");
+    assert_eq!(msg["ndaguard"]["breach"]["registry_id"], "acme-payments-prod");
+    assert!(!got[1].contains(&tok[..12]), "{}", got[1]);
+    // Not new any more: nothing posted.
+    scan(t.path(), T1, &["--notify", &url]);
+    assert_eq!(bodies.lock().expect("lock").len(), 2);
+
+    // A webhook that cannot be reached: reported, and the exit code still means "findings".
+    let (t2, _) = leaked_repo(1704);
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = format!("http://{}/hook", closed.local_addr().expect("addr"));
+    drop(closed);
+    let (out, json) = scan(t2.path(), T0, &["--notify", &dead]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json["summary"]["breaches"], 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("could not notify") && err.contains("acme-payments-prod"), "{err}");
+}
