@@ -98,7 +98,7 @@ pub fn hours_left(now: OffsetDateTime, deadline: OffsetDateTime) -> i64 {
 }
 
 /// Where a deadline stands.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum DeadlineStatus {
     /// Not yet done, not yet due.
@@ -152,7 +152,7 @@ impl Clock {
 }
 
 /// Deadlines of a finding that is not a breach, from `[policy]`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Deadlines {
     /// When the leak must be reported.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,7 +175,7 @@ pub struct Deadlines {
 }
 
 /// The breach of an NDA: a registered token found in the scanned input.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Breach {
     /// The registry entry's id.
     pub registry_id: String,

@@ -46,6 +46,22 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per subcommand with `--dir`.
     Man(ManArgs),
+    /// Join the JSON or SARIF reports of `scan --history --shard I/N` runs into one report.
+    Merge(MergeArgs),
+}
+
+/// `ndaguard merge`.
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// Reports to join: all JSON (`-f json`) or all SARIF.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit code when there are findings (default 1).
+    #[arg(long, value_name = "N")]
+    pub exit_code: Option<u8>,
 }
 
 /// `ndaguard completions`.
@@ -279,6 +295,9 @@ pub struct ScanArgs {
     /// Scan what the index adds over HEAD (pre-commit).
     #[arg(long)]
     pub staged: bool,
+    /// With --history: scan only shard I of N (1-based), by blob id; `merge` joins the reports.
+    #[arg(long, value_name = "I/N", requires = "history", value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
     /// Output format (default: text).
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<Format>,
@@ -427,6 +446,17 @@ pub enum NoticeFormat {
     Json,
 }
 
+/// Parses `--shard I/N`: `1 <= I <= N`.
+pub fn parse_shard(s: &str) -> std::result::Result<(u64, u64), String> {
+    let bad = || format!("{s:?} is not a shard (I/N with 1 <= I <= N, like 2/4)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
 /// Parses `10485760`, `512K`, `10M`, `1G` (powers of 1024).
 pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
     let s = s.trim();
@@ -463,6 +493,14 @@ mod tests {
         assert_eq!(parse_size("10M"), Ok(10 * 1024 * 1024));
         assert_eq!(parse_size("2k"), Ok(2048));
         assert!(parse_size("ten").is_err());
+    }
+
+    #[test]
+    fn shards() {
+        assert_eq!(parse_shard("2/4"), Ok((2, 4)));
+        assert!(parse_shard("0/4").is_err());
+        assert!(parse_shard("5/4").is_err());
+        assert!(parse_shard("1").is_err());
     }
 
     #[test]

@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::rules::Severity;
 
 /// One leaked secret at one place.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// Rule id (`registered-token` for a registry-only match).
     pub rule_id: String,
@@ -61,6 +61,11 @@ pub struct Finding {
     /// How many commits carried the secret at this path (history scans).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commits: Option<u64>,
+    /// Shard reports only (`scan --history --shard`): the first commit's position in the
+    /// history's oldest-first order, which `merge` uses to pick the earliest of equal dates.
+    /// `merge` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_order: Option<u64>,
     /// The NDA breach, when the secret is a registered token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breach: Option<crate::breach::Breach>,
@@ -163,7 +168,7 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 }
 
 /// Why a file or blob was not scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// Binary content (a NUL byte near the start).
@@ -206,19 +211,19 @@ impl SkipReason {
 }
 
 /// One skipped file or blob.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Skipped {
     /// Path relative to the scan root (or blob id for git objects without a path).
     pub path: String,
     /// Why it was not scanned.
     pub reason: SkipReason,
     /// Details (the I/O error, the size).
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
 }
 
 /// Totals of one scan.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Summary {
     /// Files (or blobs) scanned.
     pub files_scanned: u64,
@@ -237,11 +242,12 @@ pub struct Summary {
     /// Files or objects that could not be read.
     pub errors: u64,
     /// Wall time in milliseconds.
+    #[serde(default)]
     pub duration_ms: u64,
     /// Whether the scan was interrupted (Ctrl-C) and is partial.
     pub interrupted: bool,
     /// Notes about the scan (a shallow clone, submodules not followed).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

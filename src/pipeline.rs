@@ -50,7 +50,7 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
         Target::History => {
             let plan = plan.unwrap_or_else(|| Err(Error::Usage("the history was not read".into())))?;
             let make_sink = || ScanSink::new(scanner, cancel);
-            (Mode::History, None, git::scan_planned(plan, make_sink, settings.max_file_size)?)
+            (Mode::History, None, git::scan_planned(plan, make_sink, settings.max_file_size, req.shard)?)
         }
         Target::Range(r) => {
             let collected = git::scan_range(&mut ScanSink::new(scanner, cancel), &git_opts(), &r, cancel)?;
@@ -63,7 +63,7 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
         Target::Tree => (Mode::Tree, None, scan_tree(&settings, req.progress, req.no_ignore, cancel)),
     };
     let collected = apply_baseline(settings.baseline.as_ref(), collected);
-    Ok(finish(&settings, mode, range, collected, (started, started_at), cancel))
+    Ok(finish(&settings, (mode, range, req.shard), collected, (started, started_at), cancel))
 }
 
 /// Drops hits whose fingerprints the baseline lists, counting them as suppressed.
@@ -231,8 +231,7 @@ fn scan_stdin(s: &Settings, cancel: &Cancel) -> Result<Collected> {
 /// Sorts, totals and packages collected results into a report.
 fn finish(
     s: &Settings,
-    mode: Mode,
-    range: Option<String>,
+    (mode, range, shard): (Mode, Option<String>, Option<git::Shard>),
     mut c: Collected,
     (started, started_at): (Instant, OffsetDateTime),
     cancel: &Cancel,
@@ -268,6 +267,7 @@ fn finish(
             mode,
             root: finding::display_path(&s.root),
             range,
+            shard: shard.map(|sh| format!("{}/{}", sh.index, sh.count)),
             detected_at: fmt(s.now),
             started_at: fmt(started_at),
             finished_at: fmt(finished_at),

@@ -74,6 +74,8 @@ pub(crate) struct ScanRequest {
     pub(crate) no_incidents: bool,
     /// `--notify`: the webhook for new breaches.
     pub(crate) notify: Option<String>,
+    /// `--shard I/N` of a history scan.
+    pub(crate) shard: Option<crate::source::git::Shard>,
 }
 
 impl ScanRequest {
@@ -111,6 +113,7 @@ impl ScanRequest {
             incidents: args.incidents.clone(),
             no_incidents: args.no_incidents,
             notify: args.notify.clone(),
+            shard: args.shard.map(|(index, count)| crate::source::git::Shard { index, count }),
         }
     }
 

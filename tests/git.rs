@@ -6,38 +6,38 @@ use std::process::Command;
 use crate::common::{ndaguard, scan_json, Gen, Tree};
 
 /// A repository in a temp dir, driven by the `git` binary.
-struct Repo {
-    tree: Tree,
-    clock: u64,
+pub(crate) struct Repo {
+    pub(crate) tree: Tree,
+    pub(crate) clock: u64,
 }
 
 impl Repo {
-    fn new() -> Repo {
+    pub(crate) fn new() -> Repo {
         let r = Repo { tree: Tree::new(), clock: 0 };
         r.git(&["init", "-q", "-b", "main", "."]);
         r
     }
 
-    fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.tree.path().to_str().expect("utf-8 temp path")
     }
 
-    fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         git_in(self.tree.path(), args)
     }
 
-    fn write(&self, rel: &str, content: &str) {
+    pub(crate) fn write(&self, rel: &str, content: &str) {
         self.tree.write(rel, content);
     }
 
     /// Adds everything and commits with a fixed, increasing date; returns the commit id.
-    fn commit(&mut self, msg: &str) -> String {
+    pub(crate) fn commit(&mut self, msg: &str) -> String {
         self.git(&["add", "-A"]);
         self.commit_index(msg)
     }
 
     /// Commits the index as it is.
-    fn commit_index(&mut self, msg: &str) -> String {
+    pub(crate) fn commit_index(&mut self, msg: &str) -> String {
         self.clock += 1;
         let date = format!("2026-01-{:02}T10:00:00Z", self.clock);
         let out = Command::new("git")

@@ -14,4 +14,5 @@ mod registry;
 mod reliability;
 mod repo_root;
 mod rules;
+mod scale;
 mod shell;

@@ -9,6 +9,7 @@ mod completions;
 mod incident;
 mod install_hook;
 mod man;
+mod merge;
 mod registry;
 mod rules;
 mod scan;
@@ -46,6 +47,7 @@ pub fn run(cli: cli::Cli) -> Result<u8> {
         Command::Incident(args) => incident::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
+        Command::Merge(args) => merge::run(&args),
     }
 }
 

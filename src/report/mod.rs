@@ -2,6 +2,8 @@
 //! filters or changes findings.
 
 pub mod json;
+pub(crate) mod merge;
+mod merge_sarif;
 pub mod sarif;
 pub mod text;
 
@@ -25,7 +27,7 @@ pub enum Format {
 }
 
 /// Which kind of scan produced a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Working tree.
@@ -127,15 +129,18 @@ impl Default for Tool {
 }
 
 /// What was scanned and when.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ScanInfo {
     /// Kind of scan.
     pub mode: Mode,
     /// The scan root as given.
     pub root: String,
     /// The range, for range scans.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<String>,
+    /// `I/N` for one shard of a sharded history scan (`--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// The scan clock (`--now`), RFC 3339.
     pub detected_at: String,
     /// When the scan started (wall clock), RFC 3339.

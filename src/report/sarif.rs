@@ -204,6 +204,9 @@ fn result(f: &Finding, rule_index: usize, occurrence: usize) -> sarif::Result {
     if let Some(n) = f.commits {
         props.insert("commits".into(), json!(n));
     }
+    if let Some(n) = f.commit_order {
+        props.insert("commit_order".into(), json!(n));
+    }
     if let Some(b) = &f.breach {
         props.insert("breach".into(), serde_json::to_value(b).unwrap_or(Value::Null));
     }
@@ -285,6 +288,9 @@ pub fn build(report: &ScanReport) -> sarif::Sarif {
     inv_props.insert("mode".into(), json!(report.scan.mode));
     if let Some(r) = &report.scan.range {
         inv_props.insert("range".into(), json!(r));
+    }
+    if let Some(s) = &report.scan.shard {
+        inv_props.insert("shard".into(), json!(s));
     }
     let base = sarif::Invocation::builder().execution_successful(true).build();
     let invocation = sarif::Invocation {

@@ -322,6 +322,7 @@ impl Scanner {
             email: p.map(|p| p.email.clone()),
             date: p.map(|p| p.date.clone()),
             commits: None,
+            commit_order: None,
             breach: None,
             deadlines: None,
         };

@@ -261,18 +261,6 @@ pub(super) fn version_chains(blobs: &[(Oid, Vec<(String, Oid)>)], base_of: &mut 
     tasks
 }
 
-pub(super) fn derives_from(blob: Oid, blobs: &OidSet, base_of: &OidMap<Oid>) -> bool {
-    let mut cur = blob;
-    for _ in 0..=base_of.len() {
-        match base_of.get(&cur) {
-            Some(b) if blobs.contains(b) => return true,
-            Some(b) => cur = *b,
-            None => return false,
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,18 +308,5 @@ mod tests {
         // One link of the cycle was dropped, so one of its blobs is scanned whole.
         assert_eq!(base_of.contains_key(&oid(5)) as u8 + base_of.contains_key(&oid(6)) as u8, 1);
         assert_eq!(base_of.get(&oid(3)), Some(&oid(2)));
-    }
-
-    #[test]
-    fn derives_from_follows_the_chain_of_bases() {
-        let base_of: OidMap<Oid> = [(oid(3), oid(2)), (oid(2), oid(1)), (oid(9), oid(8))].into_iter().collect();
-        let found: OidSet = [oid(1)].into_iter().collect();
-        assert!(derives_from(oid(3), &found, &base_of));
-        assert!(derives_from(oid(2), &found, &base_of));
-        assert!(!derives_from(oid(9), &found, &base_of));
-        assert!(!derives_from(oid(1), &found, &base_of), "a blob does not derive from itself");
-        // A cycle ends the walk.
-        let cyclic: OidMap<Oid> = [(oid(4), oid(5)), (oid(5), oid(4))].into_iter().collect();
-        assert!(!derives_from(oid(4), &found, &cyclic));
     }
 }

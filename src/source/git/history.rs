@@ -10,11 +10,11 @@ use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::blobs::{
-    base_links, derives_from, first_key, read_text, record_base, record_use, relabel, scan_blob, version_chains, Base,
-    BlobScan, BlobText, BlobUses, Text,
+    base_links, first_key, read_text, record_base, record_use, relabel, scan_blob, version_chains, Base, BlobScan,
+    BlobText, BlobUses, Text,
 };
 use super::walk::{all_commits, commit_changes, commit_infos};
-use super::{open, phase, pool, push_special, ChangeKind, CommitChanges, CommitInfo, OidMap, OidSet};
+use super::{open, phase, pool, push_special, ChangeKind, CommitChanges, CommitInfo, OidMap, OidSet, Shard};
 use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned};
 use crate::cancel::Cancel;
 use crate::error::Result;
@@ -115,8 +115,10 @@ fn index_changes(
 
 /// Scans every blob reachable from any ref, given the [`plan_history`] of the repository: each
 /// unique blob once, each version for the lines its base lacks; blobs larger than `max` are
-/// skipped. `make_sink` gives each worker thread its sink.
-pub(crate) fn scan_planned<S, F>(plan: HistoryPlan, make_sink: F, max: u64) -> Result<Collected>
+/// skipped. `make_sink` gives each worker thread its sink. With a `shard`, only the blobs whose
+/// id falls in it are scanned (and counted); the index, the bases and the carried counts are
+/// those of the whole history, so the shards' findings together are the unsharded scan's.
+pub(crate) fn scan_planned<S, F>(plan: HistoryPlan, make_sink: F, max: u64, shard: Option<Shard>) -> Result<Collected>
 where
     S: BlobSink,
     F: Fn() -> S + Sync,
@@ -127,11 +129,19 @@ where
         return Ok(out);
     }
     let sink = make_sink();
-    let mut blobs = drop_allowlisted(uses, &infos, &sink, &mut out);
+    let mut blobs = drop_allowlisted(uses, &infos, &sink, shard, &mut out);
     // Versions of one path next to each other: the pack's delta chains stay in libgit2's cache.
     pool.install(|| blobs.par_sort_unstable_by(|(a, la), (b, lb)| la[0].0.cmp(&lb[0].0).then(a.cmp(b))));
     let mut base_of = base_links(&blobs, &bases);
-    let tasks = version_chains(&blobs, &mut base_of);
+    let mut tasks = version_chains(&blobs, &mut base_of);
+    if let Some(shard) = shard {
+        // A version whose base is in another shard reads that base's text (without scanning it).
+        tasks = tasks
+            .into_iter()
+            .map(|t| t.into_iter().filter(|&i| shard.owns(blobs[i].0)).collect::<Vec<usize>>())
+            .filter(|t| !t.is_empty())
+            .collect();
+    }
     phase(&clock, "blob index");
     let scan = ScanTasks { git_dir: &git_dir, blobs: &blobs, infos: &infos, base_of: &base_of, max, cancel: &cancel };
     let scanned = pool.install(|| scan.run(&tasks, &make_sink));
@@ -143,26 +153,39 @@ where
     let counts = if wanted.is_empty() || cancel.is_cancelled() {
         vec![0u64; wanted.len()]
     } else {
-        pool.install(|| carried_counts(&git_dir, &commits, &wanted, &base_of))
+        pool.install(|| carried_counts(&git_dir, &commits, &wanted))
     };
     phase(&clock, "carried counts");
     for (b, n) in best.into_iter().zip(counts) {
         let mut h = b.hit;
         h.finding.commits = Some(n.max(1));
+        if shard.is_some() {
+            // `merge` breaks ties between equal dates of different shards with it.
+            h.finding.commit_order = Some(b.key.1 as u64);
+        }
         out.hits.push(h);
     }
     Ok(out)
 }
 
 /// The blob list without allowlisted paths: a blob used only under allowlisted paths is counted
-/// as skipped. Each blob's uses are sorted earliest commit first.
-fn drop_allowlisted(uses: BlobUses, infos: &OidMap<CommitInfo>, sink: &dyn BlobSink, out: &mut Collected) -> BlobList {
+/// as skipped (by the shard that owns it). Each blob's uses are sorted earliest commit first.
+fn drop_allowlisted(
+    uses: BlobUses,
+    infos: &OidMap<CommitInfo>,
+    sink: &dyn BlobSink,
+    shard: Option<Shard>,
+    out: &mut Collected,
+) -> BlobList {
     let mut blobs: BlobList = Vec::with_capacity(uses.len());
     for (blob, mut list) in uses {
         if list.iter().any(|(p, _)| sink.excludes(p)) {
             let first_path = list.first().map(|(p, _)| p.clone()).unwrap_or_default();
             list.retain(|(p, _)| !sink.excludes(p));
             if list.is_empty() {
+                if shard.is_some_and(|s| !s.owns(blob)) {
+                    continue;
+                }
                 out.skipped.push(Skipped {
                     path: first_path,
                     reason: SkipReason::Allowlisted,
@@ -318,8 +341,10 @@ struct Carrier<'a> {
 }
 
 /// For each carrier, how many of `commits` have, at its path, a blob in which the secret was
-/// found, or a later version built on one that still holds the secret's line.
-fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], base_of: &OidMap<Oid>) -> Vec<u64> {
+/// found or one that holds its text (one of its needles). Whether a blob holds it is decided by
+/// the blob alone, never by which blobs this run scanned, so every shard of a sharded scan
+/// counts a finding the same, and the same as an unsharded scan.
+fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>]) -> Vec<u64> {
     let partial: Vec<Vec<u64>> = commits
         .par_chunks(64)
         .map_init(
@@ -333,8 +358,7 @@ fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], base_
                         let Ok(entry) = tree.get_path(Path::new(w.path)) else { continue };
                         let id = entry.id();
                         let carries = w.blobs.contains(&id)
-                            || (derives_from(id, w.blobs, base_of)
-                                && *cache.entry((id, i)).or_insert_with(|| holds_needle(repo, id, w.needles)));
+                            || *cache.entry((id, i)).or_insert_with(|| holds_needle(repo, id, w.needles));
                         if carries {
                             counts[i] += 1;
                         }

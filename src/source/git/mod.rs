@@ -36,6 +36,7 @@ use crate::error::{Error, Result};
 use crate::finding::{self, SkipReason, Skipped};
 
 pub(crate) use history::{plan_history, scan_planned};
+
 pub(crate) use range::scan_range;
 pub(crate) use staged::scan_staged;
 
@@ -49,6 +50,25 @@ pub(crate) struct GitOptions {
     pub(crate) root: PathBuf,
     /// Blobs larger than this are skipped.
     pub(crate) max_file_size: u64,
+}
+
+/// One shard of a history scan (`--shard I/N`): the blobs whose id, read as a number, is
+/// `I - 1` modulo `N`. Blob ids are uniformly distributed, so shards are balanced, and a blob's
+/// shard never changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shard {
+    /// 1-based.
+    pub(crate) index: u64,
+    pub(crate) count: u64,
+}
+
+impl Shard {
+    /// Whether this shard scans `blob`.
+    pub(crate) fn owns(self, blob: Oid) -> bool {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&blob.as_bytes()[..8]);
+        u64::from_be_bytes(w) % self.count.max(1) == self.index.saturating_sub(1)
+    }
 }
 
 /// One commit, as the sources need it.

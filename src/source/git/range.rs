@@ -223,6 +223,7 @@ mod tests {
             email: None,
             date: None,
             commits: None,
+            commit_order: None,
             breach: None,
             deadlines: None,
         };
