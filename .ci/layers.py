@@ -15,6 +15,7 @@ import sys
 # and itself; never a module of its own layer or above.
 LAYERS = [
     ["error", "lines", "cancel", "output"],
+    ["input", "lock"],
     ["rules", "config"],
     ["breach"],
     ["finding"],

@@ -6,7 +6,9 @@
 //! `detected_at` is the first detection (from the incident record when there is one, else the
 //! scan clock). Hours left are rounded toward negative infinity, so an overdue deadline shows a
 //! negative number and a deadline 30 minutes away shows 0. A deadline whose action was taken
-//! (reported, revoked) stops counting: its hours left are frozen at the action's time.
+//! (reported, revoked) stops counting: its hours left are frozen at the action's time. A deadline
+//! past the last representable time (9999-12-31T23:59:59Z) is that time: the sum saturates
+//! instead of overflowing.
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -83,6 +85,12 @@ pub fn parse_date(s: &str) -> Result<OffsetDateTime, String> {
     Date::parse(t, &fmt)
         .map(|d| PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc())
         .map_err(|_| format!("bad date {s:?}: expected YYYY-MM-DD or an RFC 3339 time"))
+}
+
+/// `t + d`, or the last representable time if the sum is past it (`--now 9999-12-31T23:59:59Z`,
+/// `issued = 9999-12-31` with a rotation period).
+pub fn deadline(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    t.saturating_add(d)
 }
 
 /// RFC 3339 in UTC, whole seconds.
@@ -272,19 +280,22 @@ impl Policy {
         for (sev, entry) in entries {
             let Some(s) = Severity::ALL.iter().find(|s| s.as_str() == sev) else { continue };
             let i = sev_index(*s);
-            let parse = |field: &str, v: &Option<String>| -> crate::error::Result<Option<Option<Duration>>> {
+            let parse = |field: &str,
+                         v: &Option<String>,
+                         line: Option<usize>|
+             -> crate::error::Result<Option<Option<Duration>>> {
                 match v.as_deref() {
                     None => Ok(None),
                     Some("none") => Ok(Some(None)),
                     Some(d) => parse_duration(d)
                         .map(|d| Some(Some(d)))
-                        .map_err(|e| crate::error::Error::invalid(file, None, format!("[policy.{sev}] {field}: {e}"))),
+                        .map_err(|e| crate::error::Error::invalid(file, line, format!("[policy.{sev}] {field}: {e}"))),
                 }
             };
-            if let Some(r) = parse("report_within", &entry.report_within)? {
+            if let Some(r) = parse("report_within", &entry.report_within, entry.lines[0])? {
                 p.by_severity[i].0 = r;
             }
-            if let Some(r) = parse("revoke_within", &entry.revoke_within)? {
+            if let Some(r) = parse("revoke_within", &entry.revoke_within, entry.lines[1])? {
                 p.by_severity[i].1 = r;
             }
         }
@@ -302,8 +313,8 @@ impl Policy {
         if report.is_none() && revoke.is_none() {
             return None;
         }
-        let report_by = report.map(|d| clock.detected_at + d);
-        let revoke_by = revoke.map(|d| clock.detected_at + d);
+        let report_by = report.map(|d| deadline(clock.detected_at, d));
+        let revoke_by = revoke.map(|d| deadline(clock.detected_at, d));
         let report = report_by.map(|t| deadline_status(clock.now, t, clock.reported_at));
         let revoke = revoke_by.map(|t| deadline_status(clock.now, t, clock.revoked_at));
         Some(Deadlines {
@@ -359,6 +370,15 @@ mod tests {
     }
 
     #[test]
+    fn deadlines_past_year_9999_saturate() {
+        let end = at("9999-12-31T23:59:59Z");
+        assert_eq!(format_time(deadline(end, Duration::hours(24))), "9999-12-31T23:59:59Z");
+        let d = Policy::default().deadlines(Severity::Critical, &Clock::fresh(end)).expect("critical has deadlines");
+        assert_eq!(d.report_by.as_deref(), Some("9999-12-31T23:59:59Z"));
+        assert_eq!(d.report_hours_left, Some(0));
+    }
+
+    #[test]
     fn hours_left_rounds_down_and_goes_negative() {
         let now = at("2026-03-01T00:00:00Z");
         assert_eq!(hours_left(now, at("2026-03-01T04:00:00Z")), 4);
@@ -390,11 +410,19 @@ mod tests {
         let mut m = std::collections::BTreeMap::new();
         m.insert(
             "low".to_string(),
-            crate::config::PolicyEntry { report_within: Some("30d".into()), revoke_within: Some("none".into()) },
+            crate::config::PolicyEntry {
+                report_within: Some("30d".into()),
+                revoke_within: Some("none".into()),
+                ..Default::default()
+            },
         );
         m.insert(
             "critical".to_string(),
-            crate::config::PolicyEntry { report_within: Some("none".into()), revoke_within: Some("1h".into()) },
+            crate::config::PolicyEntry {
+                report_within: Some("none".into()),
+                revoke_within: Some("1h".into()),
+                ..Default::default()
+            },
         );
         let p = Policy::from_config("c.toml", &m).expect("valid");
         let low = p.deadlines(Severity::Low, &Clock::fresh(now)).expect("now has a report deadline");
@@ -403,7 +431,14 @@ mod tests {
         let crit = p.deadlines(Severity::Critical, &Clock::fresh(now)).expect("revoke only");
         assert_eq!(crit.report_by, None);
         assert_eq!(crit.revoke_by.as_deref(), Some("2026-05-01T09:00:00Z"));
-        m.insert("high".into(), crate::config::PolicyEntry { report_within: Some("soon".into()), revoke_within: None });
+        m.insert(
+            "high".into(),
+            crate::config::PolicyEntry {
+                report_within: Some("soon".into()),
+                revoke_within: None,
+                ..Default::default()
+            },
+        );
         let e = Policy::from_config("c.toml", &m).unwrap_err().to_string();
         assert!(e.contains("c.toml") && e.contains("[policy.high] report_within"), "{e}");
     }

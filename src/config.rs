@@ -122,6 +122,9 @@ pub struct PolicyEntry {
     /// How long until the secret must be revoked.
     #[serde(default)]
     pub revoke_within: Option<String>,
+    /// The lines of `report_within` and `revoke_within` in the file, for errors.
+    #[serde(skip)]
+    pub lines: [Option<usize>; 2],
 }
 
 impl Config {
@@ -131,21 +134,35 @@ impl Config {
             let line = e.span().map(|s| line_of_offset(text, s.start));
             Error::invalid(file, line, e.message().to_string())
         })?;
-        for sev in cfg.policy.keys() {
+        if cfg.policy.is_empty() {
+            return Ok(cfg);
+        }
+        // `[policy]` errors name their line: the spans come from a second, span-keeping parse.
+        let doc = toml_edit::Document::parse(text).ok();
+        let line_of = |path: &[&str]| -> Option<usize> {
+            let mut item = doc.as_ref()?.as_item();
+            for key in path {
+                item = item.get(key)?;
+            }
+            item.span().map(|s| line_of_offset(text, s.start))
+        };
+        let mut cfg = cfg;
+        for (sev, entry) in cfg.policy.iter_mut() {
             if !["critical", "high", "medium", "low"].contains(&sev.as_str()) {
                 return Err(Error::invalid(
                     file,
-                    None,
+                    line_of(&["policy", sev]),
                     format!("[policy.{sev}]: unknown severity (expected critical, high, medium or low)"),
                 ));
             }
+            entry.lines = [line_of(&["policy", sev, "report_within"]), line_of(&["policy", sev, "revoke_within"])];
         }
         Ok(cfg)
     }
 
     /// Reads `path`.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input::read_text(path, crate::input::MAX_CONFIG_FILE)?;
         let mut cfg = Config::parse(&path.display().to_string(), &text)?;
         cfg.source = Some(path.to_path_buf());
         Ok(cfg)

@@ -21,12 +21,14 @@ pub enum Error {
         message: String,
     },
     /// An I/O error on a named path.
-    #[error("{}: {source}", path.display())]
+    // The OS error is part of the message and not the error's source, so that a printed chain
+    // (`{:#}`) does not say it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The path that could not be read or written.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A git error.
     #[error("{context}: {message}")]
@@ -49,7 +51,7 @@ impl Error {
 
     /// An I/O error on a path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), error: source }
     }
 }
 

@@ -126,35 +126,58 @@ pub fn reveal(secret: &[u8]) -> String {
     escape_text(&String::from_utf8_lossy(secret))
 }
 
-/// Escapes control characters (including ESC, so no terminal sequence passes) as `\u{..}`.
+/// Whether `c` reorders or hides text on a terminal or in a browser without being a control
+/// character: the bidirectional marks, embeddings, overrides and isolates (the "Trojan Source"
+/// characters), the line and paragraph separators, and the byte order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+}
+
+/// Escapes control characters (including ESC, so no terminal sequence passes) and bidirectional
+/// and other invisible format characters as `\u{..}`.
 pub fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
+        push_escaped(&mut out, c);
     }
     out
 }
 
-/// A path as reports show it: `/`-separated, invalid UTF-8 bytes as `\xNN`, control characters
-/// escaped.
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() || is_invisible_format(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        c => out.push(c),
+    }
+}
+
+/// A path as reports show it: `/`-separated, `./` components dropped (`./x` and `x` are one
+/// path, with one fingerprint), invalid UTF-8 bytes as `\xNN`, control and bidirectional
+/// characters and the backslash itself escaped (see [`escape_path`]).
 pub fn display_path(path: &Path) -> String {
+    let path: std::path::PathBuf = if path.components().any(|c| c == std::path::Component::CurDir) {
+        let kept: std::path::PathBuf = path.components().filter(|c| *c != std::path::Component::CurDir).collect();
+        if kept.as_os_str().is_empty() {
+            return ".".into();
+        }
+        kept
+    } else {
+        path.to_path_buf()
+    };
     #[cfg(unix)]
     let raw: String = {
         use std::os::unix::ffi::OsStrExt;
-        escape_bytes(path.as_os_str().as_bytes())
+        escape_path(path.as_os_str().as_bytes())
     };
     #[cfg(not(unix))]
     let raw: String = path.to_string_lossy().replace('\\', "/");
     raw
 }
 
-/// Escapes a byte path: valid UTF-8 runs are kept (control characters escaped), other bytes
+/// Escapes a byte string: valid UTF-8 runs are kept (control characters escaped), other bytes
 /// become `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
@@ -163,6 +186,62 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
+    }
+    out
+}
+
+/// Escapes a path's bytes like [`escape_bytes`], and the backslash as `\\`, so that the escaped
+/// form is unambiguous: [`unescape_path`] gives back the exact bytes (SARIF URIs encode those).
+pub fn escape_path(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                push_escaped(&mut out, c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// The bytes of a path escaped by [`escape_path`]. Text that is not a valid escape is kept as
+/// it is.
+pub fn unescape_path(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' || i + 1 == b.len() {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let rest = &s[i + 1..];
+        let (bytes, used): (Vec<u8>, usize) = match b[i + 1] {
+            b'\\' => (vec![b'\\'], 1),
+            b'n' => (vec![b'\n'], 1),
+            b'r' => (vec![b'\r'], 1),
+            b't' => (vec![b'\t'], 1),
+            b'x' => match rest.get(1..3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(v) => (vec![v], 3),
+                None => (vec![b'\\'], 0),
+            },
+            b'u' => match rest.strip_prefix("u{").and_then(|r| r.split_once('}')) {
+                Some((hex, _)) => match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
+                    Some(c) => (c.to_string().into_bytes(), hex.len() + 3),
+                    None => (vec![b'\\'], 0),
+                },
+                None => (vec![b'\\'], 0),
+            },
+            _ => (vec![b'\\'], 0),
+        };
+        out.extend_from_slice(&bytes);
+        i += 1 + used;
     }
     out
 }

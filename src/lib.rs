@@ -38,8 +38,10 @@ mod cancel;
 mod cmd;
 mod config;
 mod error;
+mod input;
 
 mod lines;
+mod lock;
 mod output;
 mod pipeline;
 mod scan;

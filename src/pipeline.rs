@@ -204,10 +204,23 @@ fn scan_tree(s: &Settings, progress: bool, no_ignore: bool, cancel: &Cancel) -> 
 }
 
 /// Scans standard input: the first chunk decides (binary, UTF-16 or text); text longer than one
-/// chunk is scanned in chunks, so that memory stays bounded however much is piped in.
+/// chunk is scanned in chunks, so that memory stays bounded however much is piped in. Only the
+/// first `--max-file-size` bytes are read, as of a file; a longer input gets a note saying so.
 fn scan_stdin(s: &Settings, cancel: &Cancel) -> Result<Collected> {
     // Ends early on Ctrl-C even while the writer keeps the pipe open.
     let mut stdin = Interruptible::stdin(cancel);
+    let mut c = scan_stdin_limited(s, cancel, (&mut stdin).take(s.max_file_size))?;
+    if s.max_file_size < u64::MAX && !cancel.is_cancelled() && stdin.read(&mut [0u8; 1]).is_ok_and(|n| n > 0) {
+        c.notes.push(format!(
+            "standard input is larger than --max-file-size ({}): only its first {} bytes were scanned",
+            crate::report::text::human_bytes(s.max_file_size),
+            s.max_file_size
+        ));
+    }
+    Ok(c)
+}
+
+fn scan_stdin_limited(s: &Settings, cancel: &Cancel, mut stdin: impl Read) -> Result<Collected> {
     let mut head = Vec::new();
     (&mut stdin).take(STREAM_ABOVE as u64 + 1).read_to_end(&mut head).context("cannot read standard input")?;
     let mut c = Collected::default();

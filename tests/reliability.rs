@@ -184,7 +184,12 @@ fn a_large_standard_input_is_scanned_in_chunks() {
     data.push(' ');
     data.push_str(&tok);
     data.push('\n');
-    let out = ndaguard().args(["scan", "-", "-f", "json"]).write_stdin(data.clone()).output().expect("runs");
+    // Standard input honours --max-file-size (10 MiB by default) like a file.
+    let out = ndaguard()
+        .args(["scan", "-", "-f", "json", "--max-file-size", "16M"])
+        .write_stdin(data.clone())
+        .output()
+        .expect("runs");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["findings"].as_array().map(Vec::len), Some(1), "{}", json["summary"]);
     assert_eq!(json["findings"][0]["column"], 12 * 1024 * 1024 + 2);

@@ -8,6 +8,7 @@ mod cli;
 mod fuzz_smoke;
 mod git;
 mod hooks;
+mod hostile;
 mod incident;
 mod integrations;
 mod registry;

@@ -23,7 +23,7 @@ pub(super) fn run(args: &ScanArgs) -> Result<u8> {
     let mut buf = serde_json::to_vec_pretty(&baseline)?;
     buf.push(b'\n');
     match &args.output {
-        Some(path) => super::write_file(path, &buf)?,
+        Some(path) => super::write_file_within(path, &buf, &req.root)?,
         None => super::emit(&buf)?,
     }
     eprintln!("ndaguard: baseline of {} finding(s) written", baseline.findings.len());

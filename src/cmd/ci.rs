@@ -105,6 +105,18 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// The text report for the Actions log: every line starts with `| `, so that no line starts
+/// with input (a file named `::stop-commands::x` would otherwise be a workflow command that
+/// silences every later annotation).
+fn log_safe(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 16);
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(b"| ");
+        out.extend_from_slice(line);
+    }
+    out
+}
+
 /// Escapes text for a Markdown table cell.
 fn md(s: &str) -> String {
     crate::finding::escape_text(s).replace('|', "\\|").replace('`', "'").replace('<', "&lt;").replace('>', "&gt;")
@@ -191,21 +203,24 @@ fn annotate(stdout: &mut impl Write, report: &ScanReport) {
             (Some(_), _) | (None, Severity::Critical | Severity::High) => "error",
             _ => "warning",
         };
+        // Registry fields, rule ids and names come from input: escaped before the workflow
+        // command's own escaping, so no control character reaches the log.
+        let esc = crate::finding::escape_text;
         let title = match &f.breach {
-            Some(b) => format!("NDA breach: {} ({})", b.nda, f.rule_id),
-            None => format!("Secret: {}", f.rule_id),
+            Some(b) => format!("NDA breach: {} ({})", esc(&b.nda), esc(&f.rule_id)),
+            None => format!("Secret: {}", esc(&f.rule_id)),
         };
         let msg = match &f.breach {
             Some(b) => format!(
                 "{} ({}) under {} with {}: report by {}{}",
-                f.rule_name,
-                f.secret,
-                b.nda,
-                b.counterparty,
+                esc(&f.rule_name),
+                esc(&f.secret),
+                esc(&b.nda),
+                esc(&b.counterparty),
                 b.report_by,
                 b.revoke_by.as_ref().map(|r| format!(", revoke by {r}")).unwrap_or_default()
             ),
-            None => format!("{} ({})", f.rule_name, f.secret),
+            None => format!("{} ({})", esc(&f.rule_name), esc(&f.secret)),
         };
         writeln!(
             stdout,
@@ -232,7 +247,7 @@ pub(super) fn run(args: &CiArgs) -> Result<u8> {
     let event = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
     let payload: serde_json::Value = match std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) {
         Some(p) => {
-            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(Path::new(&p), e))?;
+            let text = crate::input::read_text(Path::new(&p), crate::input::MAX_CONFIG_FILE)?;
             serde_json::from_str(&text).map_err(|e| {
                 Error::invalid(PathBuf::from(&p).display().to_string(), Some(e.line()), format!("event payload: {e}"))
             })?
@@ -264,14 +279,15 @@ pub(super) fn run(args: &CiArgs) -> Result<u8> {
 
     let mut sarif = Vec::new();
     report::write(&report, Format::Sarif, ReportOptions::default(), &mut sarif)?;
-    super::write_file(&args.sarif_file, &sarif)?;
+    // The workspace is the pull request's tree: never write through a symlink committed there.
+    super::write_file_within(&args.sarif_file, &sarif, &root)?;
 
     let mut text = Vec::new();
     report::write(&report, Format::Text, ReportOptions::default(), &mut text)?;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&text).ok();
+    stdout.write_all(&log_safe(&text)).ok();
     if let Some(n) = &note {
-        writeln!(stdout, "note: {n}").ok();
+        writeln!(stdout, "note: {}", crate::finding::escape_text(n)).ok();
     }
     annotate(&mut stdout, &report);
     drop(stdout);
@@ -309,6 +325,7 @@ mod tests {
         assert_eq!(escape_data("a%b\nc\r"), "a%25b%0Ac%0D");
         assert_eq!(escape_property("dir,x/a:b.txt"), "dir%2Cx/a%3Ab.txt");
         assert_eq!(md("a|b`c<d>"), "a\\|b'c&lt;d&gt;");
+        assert_eq!(log_safe(b"::stop-commands::x:1:1\n  more\n"), b"| ::stop-commands::x:1:1\n|   more\n");
     }
 
     #[test]

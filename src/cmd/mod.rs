@@ -66,6 +66,12 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::output::write_whole(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes `bytes` to `path` whole without following symlinks inside the scanned `tree` (see
+/// [`crate::output::write_whole_within`]).
+fn write_file_within(path: &Path, bytes: &[u8], tree: &Path) -> Result<()> {
+    crate::output::write_whole_within(path, bytes, tree).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Warns on stderr about every file or object that could not be read.
 fn warn_unreadable(report: &ScanReport) {
     for s in report.skipped.iter().filter(|s| s.reason.is_error()) {
@@ -78,11 +84,13 @@ fn warn_unreadable(report: &ScanReport) {
     }
 }
 
-/// Writes the report in `format` to `output` (whole) or stdout.
+/// Writes the report in `format` to `output` (whole, never through a symlink inside the scanned
+/// `tree`) or stdout.
 fn write_report(
     report: &ScanReport,
     format: Format,
     output: Option<&Path>,
+    tree: &Path,
     color: ColorChoice,
     verbose: bool,
 ) -> Result<()> {
@@ -95,7 +103,7 @@ fn write_report(
     let mut buf = Vec::new();
     report::write(report, format, ReportOptions { color, verbose }, &mut buf)?;
     match output {
-        Some(path) => write_file(path, &buf)?,
+        Some(path) => write_file_within(path, &buf, tree)?,
         None => emit(&buf)?,
     }
     if output.is_some() && format != Format::Text {

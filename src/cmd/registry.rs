@@ -4,9 +4,10 @@
 //! in shell history and process listings), stores only its keyed hash and length, and edits the
 //! file with `toml_edit` so that comments and the order of existing entries are kept. Every
 //! write builds the whole new file, checks that it parses as a registry, and then replaces the
-//! old file atomically.
+//! old file atomically. `add` and `remove` hold an exclusive lock on `registry.toml.lock` from
+//! reading the file to writing it back, so concurrent runs queue instead of losing entries.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -35,13 +36,26 @@ pub(super) fn run(args: &RegistryArgs) -> Result<u8> {
     }
 }
 
+/// Reads the token from standard input: piped in, or typed on a terminal without echo after a
+/// prompt on standard error.
 fn read_token() -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(64 * 1024)
-        .read_to_end(&mut buf)
-        .context("cannot read the token from standard input")?;
+    if std::io::stdin().is_terminal() {
+        let config = rpassword::ConfigBuilder::new()
+            .input_file_path("/dev/stdin")
+            .output_writer(std::io::stderr())
+            .password_feedback_hide()
+            .build();
+        let typed = rpassword::prompt_password_with_config("ndaguard: token to register (not shown): ", config)
+            .context("cannot read the token from the terminal")?;
+        buf = typed.into_bytes();
+    } else {
+        std::io::stdin()
+            .lock()
+            .take(64 * 1024)
+            .read_to_end(&mut buf)
+            .context("cannot read the token from standard input")?;
+    }
     if buf.ends_with(b"\n") {
         buf.pop();
         if buf.ends_with(b"\r") {
@@ -135,8 +149,9 @@ fn add(path: &Path, a: &RegistryAddArgs, now: OffsetDateTime) -> Result<u8> {
     if a.id.trim().is_empty() {
         return Err(Error::Usage("--id is empty".into()).into());
     }
+    let _lock = lock(path)?;
     let (mut doc, registry, new_key) = if path.exists() {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input::read_text(path, crate::input::MAX_DATA_FILE)?;
         let registry = Registry::parse(&path.display().to_string(), &text)?;
         let doc =
             text.parse::<DocumentMut>().map_err(|e| Error::invalid(path.display().to_string(), None, e.to_string()))?;
@@ -222,8 +237,16 @@ fn save(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Takes the registry's lock (see [`crate::lock`]), creating its folder if needed.
+fn lock(path: &Path) -> Result<crate::lock::FileLock> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    Ok(crate::lock::FileLock::exclusive(path)?)
+}
+
 fn remove(path: &Path, id: &str) -> Result<u8> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let _lock = lock(path)?;
+    let text = crate::input::read_text(path, crate::input::MAX_DATA_FILE)?;
     Registry::parse(&path.display().to_string(), &text)?;
     let mut doc =
         text.parse::<DocumentMut>().map_err(|e| Error::invalid(path.display().to_string(), None, e.to_string()))?;
@@ -303,7 +326,9 @@ fn list(path: &Path, args: &RegistryListArgs, now: OffsetDateTime, check: bool) 
                 Some(d) if d < 0 => format!("{}d overdue", -d),
                 Some(d) => format!("{d}d"),
             };
-            let w = rows.iter().map(|r| r.0.id.len()).max().unwrap_or(2).max(2);
+            // Every field comes from the file: control and bidirectional characters are escaped.
+            let esc = crate::finding::escape_text;
+            let w = rows.iter().map(|r| esc(&r.0.id).chars().count()).max().unwrap_or(2).max(2);
             writeln!(
                 out,
                 "{:<w$}  {:<14}  {:<20}  {:>6}  {:>12}  {:>12}  {:<8}  DEADLINES",
@@ -313,9 +338,9 @@ fn list(path: &Path, args: &RegistryListArgs, now: OffsetDateTime, check: bool) 
                 writeln!(
                     out,
                     "{:<w$}  {:<14}  {:<20}  {:>6}  {:>12}  {:>12}  {:<8}  report {} / revoke {}",
-                    e.id,
-                    e.nda,
-                    e.counterparty,
+                    esc(&e.id),
+                    esc(&e.nda),
+                    esc(&e.counterparty),
                     e.length,
                     fmt_days(*x),
                     fmt_days(*r),

@@ -27,7 +27,7 @@ pub(super) fn list(sel: &RuleSelection) -> Result<u8> {
             let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
             writeln!(out, "{:<w$}  {:<8}  NAME", "ID", "SEVERITY")?;
             for r in &rules {
-                writeln!(out, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), r.name)?;
+                writeln!(out, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), crate::finding::escape_text(&r.name))?;
             }
             writeln!(out, "{} rules", rules.len())?;
         }

@@ -9,8 +9,9 @@ use crate::report::Format;
 use crate::settings::ScanRequest;
 
 pub(super) fn run(args: &ScanArgs) -> Result<u8> {
-    let report = pipeline::run(&ScanRequest::from_args(args), &Cancel::ctrl_c())?;
+    let req = ScanRequest::from_args(args);
+    let report = pipeline::run(&req, &Cancel::ctrl_c())?;
     let format = args.format.unwrap_or(Format::Text);
-    super::write_report(&report, format, args.output.as_deref(), args.color, args.verbose)?;
+    super::write_report(&report, format, args.output.as_deref(), &req.root, args.color, args.verbose)?;
     Ok(super::exit_code(&report, args.exit_code))
 }

@@ -54,7 +54,7 @@ impl Baseline {
 
     /// Reads a baseline file.
     pub fn load(path: &Path) -> Result<Baseline> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input::read_text(path, crate::input::MAX_DATA_FILE)?;
         let file = path.display().to_string();
         let b: Baseline =
             serde_json::from_str(&text).map_err(|e| Error::invalid(&file, Some(e.line()), e.to_string()))?;

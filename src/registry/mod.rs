@@ -195,15 +195,15 @@ pub struct Entry {
 impl Entry {
     /// When the token is next due for rotation (issued + rotate_every), if both are known.
     pub fn rotation_due(&self) -> Option<OffsetDateTime> {
-        Some(self.issued? + self.rotate_every?)
+        Some(breach::deadline(self.issued?, self.rotate_every?))
     }
 
     /// The breach that finding this token constitutes, with deadlines on `clock`.
     pub fn breach(&self, clock: &breach::Clock, exposed_since: OffsetDateTime) -> Breach {
         let detected_at = clock.detected_at;
-        let report_by = detected_at + self.report_within;
+        let report_by = breach::deadline(detected_at, self.report_within);
         let registry_revoked = self.status == Status::Revoked;
-        let revoke_by = (!registry_revoked).then(|| detected_at + self.revoke_within);
+        let revoke_by = (!registry_revoked).then(|| breach::deadline(detected_at, self.revoke_within));
         let report = breach::deadline_status(clock.now, report_by, clock.reported_at);
         let revoke = revoke_by.map(|t| breach::deadline_status(clock.now, t, clock.revoked_at));
         Breach {
@@ -473,8 +473,10 @@ impl Registry {
             })
             .ok_or_else(|| err("fingerprint", format!("expected {FINGERPRINT_PREFIX} followed by 64 hex digits")))?;
         let length = match r.length {
-            Some(n) if (1..=MAX_TOKEN_LEN as i64).contains(&n) => n as usize,
-            Some(n) => return Err(err("length", format!("{n} is out of range 1..={MAX_TOKEN_LEN}"))),
+            Some(n) if (MIN_TOKEN_LEN as i64..=MAX_TOKEN_LEN as i64).contains(&n) => n as usize,
+            // `registry add` refuses tokens under MIN_TOKEN_LEN: an entry that short was not
+            // written by it, and would be recoverable by guessing.
+            Some(n) => return Err(err("length", format!("{n} is out of range {MIN_TOKEN_LEN}..={MAX_TOKEN_LEN}"))),
             None => return Err(err("length", "is required".into())),
         };
         let alphabet = match r.alphabet.as_deref() {
@@ -527,7 +529,7 @@ impl Registry {
     /// Reads and parses `path`, and resolves an external key from the environment or
     /// `key_file`.
     pub fn load_with_key_file(path: &Path, key_file: Option<&Path>) -> Result<Registry> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input::read_text(path, crate::input::MAX_DATA_FILE)?;
         let mut r = Registry::parse(&path.display().to_string(), &text)?;
         r.path = path.to_path_buf();
         r.resolve_key(key_file)?;

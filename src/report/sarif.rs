@@ -41,10 +41,11 @@ fn level(s: Severity) -> sarif::ResultLevel {
     }
 }
 
-/// Percent-encodes a relative path for a URI: unreserved characters and `/` stay.
+/// Percent-encodes a relative path for a URI: unreserved characters and `/` stay. `path` is a
+/// report path ([`crate::finding::display_path`]); the URI encodes the real bytes it stands for.
 pub fn uri_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
+    for b in crate::finding::unescape_path(path) {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
             out.push(b as char);
         } else {

@@ -158,7 +158,7 @@ fn write_finding(p: &Paint, f: &Finding, out: &mut dyn Write) -> io::Result<()> 
         p.severity(f.severity),
         f.secret
     )?;
-    let mut detail = format!("    {}", f.rule_name);
+    let mut detail = format!("    {}", escape_text(&f.rule_name));
     if let Some(enc) = &f.encoding {
         detail.push_str(&format!(" (found {enc}-encoded)"));
     }

@@ -272,6 +272,17 @@ pub fn parse_rules(file: &str, text: &str, builtin: bool) -> Result<Vec<Rule>> {
     Ok(rules)
 }
 
+/// Whether `hir` has a capture group named `name`.
+fn has_capture(hir: &regex_syntax::hir::Hir, name: &str) -> bool {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) => c.name.as_deref() == Some(name) || has_capture(&c.sub, name),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(|h| has_capture(h, name)),
+        HirKind::Repetition(r) => has_capture(&r.sub, name),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => false,
+    }
+}
+
 fn validate(spec: RuleSpec, origin: RuleOrigin, text: &str) -> Result<Rule> {
     let id = spec.id.get_ref().clone();
     let err = |line: usize, msg: String| Error::invalid(&origin.file, Some(line), format!("rule {id:?}: {msg}"));
@@ -294,7 +305,10 @@ fn validate(spec: RuleSpec, origin: RuleOrigin, text: &str) -> Result<Rule> {
     }
     let regex_line = line_of_offset(text, spec.regex.span().start);
     let regex = spec.regex.get_ref().clone();
-    if !regex.contains("(?P<secret>") && !regex.contains("(?<secret>") {
+    // The regex's real capture names, not its text: `\(?P<secret>x\)` has no group at all.
+    // A regex that does not parse is reported with its syntax error when it is compiled.
+    let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&regex);
+    if parsed.is_ok_and(|hir| !has_capture(&hir, "secret")) {
         return Err(err(regex_line, "field `regex` has no `secret` capture group".into()));
     }
     if let Some(e) = spec.entropy {
@@ -398,7 +412,7 @@ pub fn load_user(path: &Path) -> Result<Vec<Rule>> {
     }
     let mut rules = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?;
+        let text = crate::input::read_text(&f, crate::input::MAX_CONFIG_FILE)?;
         let loaded = parse_rules(&f.display().to_string(), &text, false)?;
         compile_all(&loaded)?;
         rules.extend(loaded);
@@ -468,6 +482,13 @@ negative_examples = ["demo_short"]
         let e = parse_rules("t.toml", &bad, false).unwrap_err().to_string();
         assert!(e.starts_with("t.toml:6:"), "{e}");
         assert!(e.contains("sevrity"), "{e}");
+    }
+
+    #[test]
+    fn rejects_rule_whose_secret_group_is_only_text() {
+        let bad = ONE.replace("(?P<secret>demo_[a-z0-9]{8})", "\\(?P<secret>demo_[a-z0-9]{8}\\)");
+        let e = parse_rules("r.toml", &bad, false).unwrap_err().to_string();
+        assert!(e.contains("no `secret` capture group"), "{e}");
     }
 
     #[test]

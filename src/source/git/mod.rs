@@ -192,7 +192,7 @@ fn provenance(commit: &git2::Commit<'_>) -> Provenance {
 
 fn path_of(bytes: Option<&[u8]>, fallback: Option<&Path>) -> String {
     match (bytes, fallback) {
-        (Some(b), _) => finding::escape_bytes(b),
+        (Some(b), _) => finding::escape_path(b),
         (None, Some(p)) => finding::display_path(p),
         (None, None) => String::new(),
     }
