@@ -21,7 +21,14 @@ pub(super) fn run(args: &MergeArgs) -> Result<u8> {
     }
     if sarif.is_empty() {
         let merged = merge::merge_json(json).map_err(anyhow::Error::msg)?;
-        super::write_report(&merged, Format::Json, args.output.as_deref(), crate::cli::ColorChoice::Never, false)?;
+        super::write_report(
+            &merged,
+            Format::Json,
+            args.output.as_deref(),
+            None,
+            crate::cli::ColorChoice::Never,
+            false,
+        )?;
         return Ok(super::exit_code(&merged, args.exit_code));
     }
     let merged = merge::merge_sarif(sarif).map_err(anyhow::Error::msg)?;

@@ -90,7 +90,7 @@ fn write_report(
     report: &ScanReport,
     format: Format,
     output: Option<&Path>,
-    tree: &Path,
+    tree: Option<&Path>,
     color: ColorChoice,
     verbose: bool,
 ) -> Result<()> {
@@ -103,7 +103,10 @@ fn write_report(
     let mut buf = Vec::new();
     report::write(report, format, ReportOptions { color, verbose }, &mut buf)?;
     match output {
-        Some(path) => write_file_within(path, &buf, tree)?,
+        Some(path) => match tree {
+            Some(tree) => write_file_within(path, &buf, tree)?,
+            None => write_file(path, &buf)?,
+        },
         None => emit(&buf)?,
     }
     if output.is_some() && format != Format::Text {

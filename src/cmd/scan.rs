@@ -12,6 +12,6 @@ pub(super) fn run(args: &ScanArgs) -> Result<u8> {
     let req = ScanRequest::from_args(args);
     let report = pipeline::run(&req, &Cancel::ctrl_c())?;
     let format = args.format.unwrap_or(Format::Text);
-    super::write_report(&report, format, args.output.as_deref(), &req.root, args.color, args.verbose)?;
+    super::write_report(&report, format, args.output.as_deref(), Some(&req.root), args.color, args.verbose)?;
     Ok(super::exit_code(&report, args.exit_code))
 }
