@@ -209,9 +209,9 @@ impl Settings {
     }
 }
 
-/// The incident record a scan keeps: `--incidents`, else `.ndaguard/incidents.jsonl` at the scan
-/// root when the scan uses a registry or the file exists; none with `--no-incidents` or for
-/// standard input.
+/// The incident record a scan keeps: `--incidents`, else `.ndaguard/incidents.jsonl` in the
+/// project folder (the repository's top; the scan root outside git) when the scan uses a registry
+/// or the file exists; none with `--no-incidents` or for standard input.
 fn incident_record(req: &ScanRequest, config_dir: &Path, has_registry: bool) -> Option<Record> {
     if req.no_incidents || req.target() == Target::Stdin {
         return None;
