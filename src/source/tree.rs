@@ -7,7 +7,7 @@
 //! to a per-thread [`Visitor`] either as a file to scan or as a [`Skipped`] entry with its reason,
 //! so that nothing is silently lost.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -97,31 +97,42 @@ impl Namer {
     }
 }
 
-/// Whether a file named on the command line is excluded by a `.ndaguardignore` in its folder or
-/// a folder above it, up to `top` (gitignore semantics: the nearest file that matches decides).
-fn named_file_ignored(file: &Path, top: &Path) -> bool {
-    let Some(name) = file.file_name() else { return false };
-    let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let (Ok(dir), Ok(top)) = (parent.canonicalize(), top.canonicalize()) else { return false };
-    let file = dir.join(name);
-    for folder in dir.ancestors() {
-        let list = folder.join(IGNORE_FILE);
-        if list.is_file() {
-            let mut b = ignore::gitignore::GitignoreBuilder::new(folder);
-            b.add(&list);
-            if let Ok(gi) = b.build() {
-                match gi.matched_path_or_any_parents(&file, false) {
-                    ignore::Match::Ignore(_) => return true,
-                    ignore::Match::Whitelist(_) => return false,
-                    ignore::Match::None => {}
+/// The files named on the command line (roots) that a `.ndaguardignore` in their folder or a
+/// folder above it, up to `top`, excludes (gitignore semantics: the nearest file that matches
+/// decides). Each folder's list is read once, however many named files it holds.
+fn ignored_named_files(roots: &[WalkRoot], top: &Path) -> HashSet<PathBuf> {
+    let mut lists: HashMap<PathBuf, Option<ignore::gitignore::Gitignore>> = HashMap::new();
+    let top = top.canonicalize().ok();
+    let mut out = HashSet::new();
+    for r in roots.iter().filter(|r| r.named_file) {
+        let Some(name) = r.path.file_name() else { continue };
+        let parent = r.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let Ok(dir) = parent.canonicalize() else { continue };
+        let file = dir.join(name);
+        for folder in dir.ancestors() {
+            let list = lists.entry(folder.to_path_buf()).or_insert_with(|| {
+                let path = folder.join(IGNORE_FILE);
+                path.is_file().then(|| {
+                    let mut b = ignore::gitignore::GitignoreBuilder::new(folder);
+                    b.add(&path);
+                    b.build().ok()
+                })?
+            });
+            let verdict = list.as_ref().map(|gi| gi.matched_path_or_any_parents(&file, false));
+            match verdict {
+                Some(ignore::Match::Ignore(_)) => {
+                    out.insert(r.path.clone());
+                    break;
                 }
+                Some(ignore::Match::Whitelist(_)) => break,
+                _ => {}
+            }
+            if top.as_deref().is_none_or(|t| folder == t || !folder.starts_with(t)) {
+                break;
             }
         }
-        if folder == top {
-            break;
-        }
     }
-    false
+    out
 }
 
 /// Walks `roots` in parallel; `make` builds one visitor per worker thread. `top` is the highest
@@ -152,11 +163,11 @@ where
         builder.add_custom_ignore_filename(IGNORE_FILE);
     }
     let namer = std::sync::Arc::new(Namer::new(roots));
-    let top = top.to_path_buf();
+    let ignored = std::sync::Arc::new(if honour { ignored_named_files(roots, top) } else { HashSet::new() });
     builder.build_parallel().run(|| {
         let mut visitor = make();
         let namer = std::sync::Arc::clone(&namer);
-        let top = top.clone();
+        let ignored = std::sync::Arc::clone(&ignored);
         Box::new(move |res| {
             let entry = match res {
                 Ok(e) => e,
@@ -181,7 +192,7 @@ where
                 return WalkState::Continue;
             }
             let named = entry.depth() == 0 && root.is_some_and(|r| r.named_file);
-            let item = if ft.is_file() && named && honour && named_file_ignored(entry.path(), &top) {
+            let item = if ft.is_file() && named && ignored.contains(entry.path()) {
                 Walked::Skip(Skipped {
                     path: rel,
                     reason: SkipReason::Allowlisted,
