@@ -201,8 +201,8 @@ pub struct CiArgs {
     /// Extra rule directories or files (repeatable).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Worker threads (default: one per core; at most 4 per core).
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Fix the clock (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
@@ -324,8 +324,8 @@ pub struct ScanArgs {
     /// Fix the scan clock (RFC 3339), for reproducible reports and tests.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Worker threads (default: one per core; at most 4 per core).
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Skip files larger than this (bytes; K, M and G suffixes allowed). Default 10M.
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
@@ -455,6 +455,19 @@ pub fn parse_shard(s: &str) -> std::result::Result<(u64, u64), String> {
         return Err(bad());
     }
     Ok((i, n))
+}
+
+/// Parses `-j N`, capped at 4 threads per core with a note on stderr: more threads than that
+/// only contend (`-j 3000` on a two-core machine never finished).
+pub fn parse_threads(s: &str) -> std::result::Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("{s:?} is not a number of threads"))?;
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let max = cores.saturating_mul(4);
+    if n > max {
+        eprintln!("ndaguard: note: -j {n} is more than 4 threads per core: using {max} ({cores} cores)");
+        return Ok(max);
+    }
+    Ok(n)
 }
 
 /// Parses `10485760`, `512K`, `10M`, `1G` (powers of 1024).

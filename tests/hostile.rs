@@ -450,3 +450,34 @@ fn i23_errors_say_the_os_error_once_and_policy_errors_name_the_line() {
         text(&out.stderr)
     );
 }
+
+// 1: `--max-file-size none` (u64::MAX) must not scan files as empty.
+
+#[test]
+fn i01_max_file_size_none_scans_files_whole() {
+    let mut g = Gen::new(1431);
+    let t = Tree::new();
+    t.write("d/a.txt", format!("k = {}\n", g.github_pat()));
+    let (code, json, err) = scan_json(&["--max-file-size", "none", s(&t)]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(json["summary"]["bytes_scanned"], 45, "{}", json["summary"]);
+}
+
+// 11: `-j` has an upper bound.
+
+#[test]
+fn i11_a_huge_thread_count_is_capped_with_a_note() {
+    let t = Tree::new();
+    t.write("a.txt", "x\n");
+    t.write("b.txt", "y\n");
+    let started = std::time::Instant::now();
+    let out = ndaguard()
+        .args(["scan", "-j", "3000"])
+        .arg(t.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("-j 3000 is more than 4 threads per core"), "{}", text(&out.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+}

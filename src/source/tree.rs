@@ -256,7 +256,7 @@ pub(crate) fn read_file(path: &Path, max_size: u64) -> Content {
     }
     let mut data = Vec::with_capacity(size as usize);
     // Read at most one byte past the limit: a file that grew mid-scan is still bounded.
-    if let Err(e) = (&mut file).take(max_size + 1).read_to_end(&mut data) {
+    if let Err(e) = (&mut file).take(max_size.saturating_add(1)).read_to_end(&mut data) {
         return Content::Skip(SkipReason::Unreadable, e.to_string());
     }
     if data.len() as u64 > max_size {
