@@ -279,6 +279,15 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `--progress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressFormat {
+    /// A progress bar on a terminal.
+    Bar,
+    /// JSON lines on stderr.
+    Json,
+}
+
 /// Arguments of `ndaguard scan`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ScanArgs {
@@ -343,8 +352,16 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
     /// Never show a progress bar.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "progress")]
     pub no_progress: bool,
+    /// Progress on stderr: `bar` (the default, on a terminal only) or `json` (one JSON object
+    /// per line, about once a second and at each phase of a history scan, for dashboards).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub progress: Option<ProgressFormat>,
+    /// With --history: remember in DIR which blobs were scanned with these rules, registry and
+    /// options and found nothing, and skip them in the next scan.
+    #[arg(long, value_name = "DIR", requires = "history")]
+    pub cache: Option<PathBuf>,
     /// Ignore inline `ndaguard:allow` comments.
     #[arg(long)]
     pub no_inline_allow: bool,

@@ -32,12 +32,15 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
     let started = Instant::now();
     let started_at = OffsetDateTime::now_utc();
     let target = req.target();
+    let meter = Arc::new(git::Meter::default());
+    let bar = (target == Target::History).then(|| HistoryProgress::start(req, &meter));
     // A history's commits and changes are read while the rules load (they need none).
     let (settings, plan) = std::thread::scope(|s| {
         let plan = (target == Target::History).then(|| {
             let root = req.root.clone();
             let threads = req.threads.unwrap_or(0);
-            s.spawn(move || git::plan_history(&root, threads, cancel))
+            let meter = &*meter;
+            s.spawn(move || git::plan_history(&root, threads, cancel, meter))
         });
         let settings = Settings::resolve(req);
         let plan = plan.map(|h| h.join().unwrap_or_else(|_| Err(Error::Usage("reading the history failed".into()))));
@@ -50,7 +53,19 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
         Target::History => {
             let plan = plan.unwrap_or_else(|| Err(Error::Usage("the history was not read".into())))?;
             let make_sink = || ScanSink::new(scanner, cancel);
-            (Mode::History, None, git::scan_planned(plan, make_sink, settings.max_file_size, req.shard)?)
+            let cache = req.cache.as_deref().map(|dir| open_cache(dir, req.shard, settings.identity));
+            let opts = git::HistoryOptions {
+                max: settings.max_file_size,
+                shard: req.shard,
+                cache: cache.as_ref(),
+                meter: &meter,
+            };
+            let mut collected = git::scan_planned(plan, make_sink, &opts)?;
+            if let Some(c) = &cache {
+                collected.notes.extend(c.note.clone());
+                eprintln!("ndaguard: scan cache: {} blob(s) reused, {} known", c.reused(), c.len());
+            }
+            (Mode::History, None, collected)
         }
         Target::Range(r) => {
             let collected = git::scan_range(&mut ScanSink::new(scanner, cancel), &git_opts(), &r, cancel)?;
@@ -62,8 +77,20 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
         Target::Stdin => (Mode::Stdin, None, scan_stdin(&settings, cancel)?),
         Target::Tree => (Mode::Tree, None, scan_tree(&settings, req.progress, req.no_ignore, cancel)),
     };
+    if let Some(b) = bar {
+        b.stop();
+    }
     let collected = apply_baseline(settings.baseline.as_ref(), collected);
     Ok(finish(&settings, (mode, range, req.shard), collected, (started, started_at), cancel))
+}
+
+/// The scan cache of `--cache DIR` (one file per shard).
+fn open_cache(dir: &Path, shard: Option<git::Shard>, identity: [u8; 32]) -> git::ScanCache {
+    let name = match shard {
+        Some(s) => format!("history-shard-{}-of-{}.cache", s.index, s.count),
+        None => "history.cache".to_string(),
+    };
+    git::ScanCache::open(dir, &name, identity)
 }
 
 /// Drops hits whose fingerprints the baseline lists, counting them as suppressed.
@@ -372,5 +399,96 @@ impl Progress {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+/// The progress of a history scan on stderr: a bar on a terminal, or JSON lines
+/// (`--progress json`): `{"phase":…,"event":"start","total":…}` when a phase starts, a line of
+/// counts about once a second, and `{"phase":"done",…}` at the end.
+struct HistoryProgress {
+    done: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HistoryProgress {
+    fn start(req: &ScanRequest, meter: &Arc<git::Meter>) -> HistoryProgress {
+        let done = Arc::new(AtomicBool::new(false));
+        let bar = req.progress && !req.progress_json && io::stderr().is_terminal();
+        if !bar && !req.progress_json {
+            return HistoryProgress { done, handle: None };
+        }
+        let (flag, meter, json) = (Arc::clone(&done), Arc::clone(meter), req.progress_json);
+        let handle = std::thread::spawn(move || show_history_progress(&meter, &flag, json));
+        HistoryProgress { done, handle: Some(handle) }
+    }
+
+    fn stop(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// One progress line: phase, items done of total, bytes, rate and ETA (within the phase).
+fn progress_line(meter: &git::Meter, since: Instant, json: bool) -> String {
+    let (phase, done, total, bytes) = meter.read();
+    let secs = since.elapsed().as_secs_f64().max(1e-3);
+    let rate = done as f64 / secs;
+    let eta = (rate > 0.0 && total > done).then(|| (total - done) as f64 / rate);
+    let tenths = |x: f64| (x * 10.0).round() / 10.0;
+    if json {
+        let v = serde_json::json!({
+            "phase": phase.name(), "done": done, "total": total, "bytes": bytes,
+            "rate": tenths(rate), "elapsed_s": tenths(secs), "eta_s": eta.map(tenths),
+        });
+        return v.to_string();
+    }
+    let unit = if phase == git::Phase::Blobs { "blobs" } else { "commits" };
+    let eta = eta.map(|e| format!(", ETA {:.0}s", e)).unwrap_or_default();
+    let bytes = if bytes > 0 { format!(", {}", report::text::human_bytes(bytes)) } else { String::new() };
+    format!("{}: {done}/{total} {unit}{bytes}, {rate:.0}/s{eta}", phase.name())
+}
+
+fn show_history_progress(meter: &git::Meter, stop: &AtomicBool, json: bool) {
+    let bar = (!json).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("[{bar:30}] {msg}") {
+            b.set_style(style);
+        }
+        b
+    });
+    let start = Instant::now();
+    let (mut phase, mut since, mut last) = (git::Phase::Start, start, start);
+    let announce = |started: Vec<(git::Phase, u64)>| {
+        for (p, total) in started.into_iter().filter(|_| json) {
+            eprintln!("{}", serde_json::json!({"phase": p.name(), "event": "start", "total": total}));
+        }
+    };
+    while !stop.load(Ordering::Relaxed) {
+        announce(meter.take_started());
+        let (now, done, total, _) = meter.read();
+        if now != phase {
+            (phase, since) = (now, Instant::now());
+        }
+        match &bar {
+            Some(b) => {
+                b.set_length(total);
+                b.set_position(done);
+                b.set_message(progress_line(meter, since, false));
+            }
+            None if phase != git::Phase::Start && last.elapsed() >= Duration::from_secs(1) => {
+                eprintln!("{}", progress_line(meter, since, true));
+                last = Instant::now();
+            }
+            None => {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    announce(meter.take_started());
+    match bar {
+        Some(b) => b.finish_and_clear(),
+        None => eprintln!("{}", serde_json::json!({"phase": "done", "elapsed_s": start.elapsed().as_secs_f64()})),
     }
 }

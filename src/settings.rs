@@ -76,6 +76,10 @@ pub(crate) struct ScanRequest {
     pub(crate) notify: Option<String>,
     /// `--shard I/N` of a history scan.
     pub(crate) shard: Option<crate::source::git::Shard>,
+    /// `--progress json`: JSON progress lines on stderr.
+    pub(crate) progress_json: bool,
+    /// `--cache DIR` of a history scan.
+    pub(crate) cache: Option<PathBuf>,
 }
 
 impl ScanRequest {
@@ -114,6 +118,8 @@ impl ScanRequest {
             no_incidents: args.no_incidents,
             notify: args.notify.clone(),
             shard: args.shard.map(|(index, count)| crate::source::git::Shard { index, count }),
+            progress_json: args.progress == Some(cli::ProgressFormat::Json),
+            cache: args.cache.clone(),
         }
     }
 
@@ -149,6 +155,9 @@ pub(crate) struct Settings {
     pub(crate) incidents: Option<Record>,
     /// Where new breaches are posted (`--notify`).
     pub(crate) notify: Option<Notifier>,
+    /// SHA-256 of everything that decides what scanning a blob gives: the version, the rules,
+    /// the configuration file, the registry and the options (`--cache` keys on it).
+    pub(crate) identity: [u8; 32],
 }
 
 impl Settings {
@@ -177,12 +186,13 @@ impl Settings {
             no_decode: req.no_decode,
         };
         let policy = Policy::from_config(&config_name, &config.policy)?;
+        let max_file_size = req.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let identity = identity(&engine, config.source.as_deref(), registry.as_deref(), &options, max_file_size);
         let mut scanner = Scanner::new(engine, allowlist, options);
         if let Some(m) = matcher {
             scanner = scanner.with_registry(m);
         }
         let baseline = load_baseline(req, &config)?;
-        let max_file_size = req.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
         let incidents = incident_record(req, &config_dir, registry.is_some());
         let notify = match &req.notify {
             Some(url) => {
@@ -205,8 +215,26 @@ impl Settings {
             baseline,
             incidents,
             notify,
+            identity,
         })
     }
+}
+
+/// See [`Settings::identity`].
+fn identity(
+    engine: &Engine,
+    config: Option<&Path>,
+    registry: Option<&Registry>,
+    options: &ScanOptions,
+    max_file_size: u64,
+) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(concat!("ndaguard ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
+    h.update(format!("{:?}\n", engine.rules()).as_bytes());
+    h.update(config.and_then(|p| std::fs::read(p).ok()).unwrap_or_default());
+    h.update(format!("\n{registry:?}\n{options:?}\n{max_file_size}").as_bytes());
+    h.finalize().into()
 }
 
 /// The incident record a scan keeps: `--incidents`, else `.ndaguard/incidents.jsonl` in the

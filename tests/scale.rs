@@ -132,3 +132,108 @@ fn merge_refuses_an_incomplete_set_of_shards_and_mixed_formats() {
     let out = ndaguard().args(["merge", &shards[0], &sarif[0]]).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Runs a JSON history scan of `repo` with `extra` flags; returns (report, stderr).
+fn history(repo: &str, extra: &[&str]) -> (serde_json::Value, String) {
+    let out = ndaguard()
+        .args(["scan", "--history", "-f", "json", "--now", NOW])
+        .args(extra)
+        .arg(repo)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut report = json(&out.stdout);
+    report["summary"]["duration_ms"] = 0.into();
+    (report, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The number in `ndaguard: scan cache: N blob(s) reused`.
+fn reused(stderr: &str) -> u64 {
+    let line = stderr.lines().find(|l| l.contains("scan cache:")).unwrap_or_else(|| panic!("no cache line: {stderr}"));
+    line.split_whitespace().find_map(|w| w.parse().ok()).unwrap_or_else(|| panic!("no count: {line}"))
+}
+
+#[test]
+fn the_scan_cache_reuses_clean_blobs_and_is_dropped_when_rules_change_or_it_is_corrupt() {
+    let mut r = busy_repo();
+    for i in 0..30 {
+        r.write(&format!("docs/page{i}.md"), &format!("# Page {i}\n\nNothing secret here, line {i}.\n"));
+    }
+    r.commit("docs");
+    let cache = tempfile::tempdir().expect("temp dir");
+    let dir = cache.path().to_str().expect("utf-8");
+    let (plain, _) = history(r.path(), &[]);
+    let (first, err) = history(r.path(), &["--cache", dir]);
+    assert_eq!(reused(&err), 0);
+    assert_eq!(first, plain);
+    // The cache holds no secret: no finding's secret (nor any token text) is in it.
+    let bytes = std::fs::read(cache.path().join("history.cache")).expect("cache file");
+    assert!(!String::from_utf8_lossy(&bytes).contains("ghp_"), "no token text in the cache");
+
+    let (second, err) = history(r.path(), &["--cache", dir]);
+    // Every blob without a finding (the 30 pages, the binary logo) is reused; blobs with
+    // findings are scanned again.
+    assert!(reused(&err) >= 31, "{err}");
+    assert_eq!(second, plain, "a reused scan reports exactly what a full scan does");
+
+    // A new commit: only its blob is new; the report is still a full scan's.
+    let mut g = Gen::new(1501);
+    r.write("svc3/late.py", &format!("KEY = '{}'\n", g.github_pat()));
+    r.commit("late");
+    let (late_plain, _) = history(r.path(), &[]);
+    let (late, err) = history(r.path(), &["--cache", dir]);
+    assert_eq!(late, late_plain);
+    assert!(reused(&err) >= 31, "{err}");
+
+    // Other rules: the cache is not trusted.
+    let side = tempfile::tempdir().expect("temp dir");
+    let rules = side.path().join("acme.toml");
+    std::fs::write(&rules, "[[rule]]\nid = \"acme-internal-token\"\nname = \"Acme internal token\"\nseverity = \"high\"\nkeywords = [\"acmetok_\"]\nregex = '''(?P<secret>acmetok_[0-9a-f]{24})'''\nexamples = [\"token = acmetok_9f3a1c7e5b2d4068ae1f7c3b\"]\nnegative_examples = [\"token = acmetok_\"]\n").expect("rules");
+    let rules = rules.to_str().expect("utf-8");
+    let (other, err) = history(r.path(), &["--cache", dir, "--rules", rules]);
+    assert_eq!(reused(&err), 0, "{err}");
+    let notes = other["summary"]["notes"].to_string();
+    assert!(notes.contains("other rules"), "{notes}");
+
+    // Corrupt: ignored with a note, the scan is complete.
+    let path = cache.path().join("history.cache");
+    let mut bytes = std::fs::read(&path).expect("cache file");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&path, &bytes).expect("write");
+    let (after, err) = history(r.path(), &["--cache", dir, "--rules", rules]);
+    assert_eq!(reused(&err), 0, "{err}");
+    assert!(after["summary"]["notes"].to_string().contains("corrupt"), "{}", after["summary"]);
+    let mut after = after;
+    let mut other = other;
+    for v in [&mut after, &mut other] {
+        v["summary"]["notes"] = serde_json::Value::Null;
+    }
+    assert_eq!(after, other);
+}
+
+#[test]
+fn progress_json_reports_each_phase_with_totals_on_stderr() {
+    let r = busy_repo();
+    let (report, err) = history(r.path(), &["--progress", "json"]);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let starts: Vec<(String, u64)> = lines
+        .iter()
+        .filter(|l| l["event"] == "start")
+        .map(|l| (l["phase"].as_str().unwrap_or("").to_string(), l["total"].as_u64().unwrap_or(0)))
+        .collect();
+    let commits = r.git(&["rev-list", "--all", "--count"]).parse::<u64>().expect("count");
+    let blobs = report["summary"]["files_scanned"].as_u64().unwrap_or(0)
+        + report["skipped"].as_array().map_or(0, |s| s.iter().filter(|s| s["reason"] == "binary").count() as u64);
+    assert_eq!(starts[0], ("commits".to_string(), commits), "{err}");
+    assert_eq!(starts[1], ("blobs".to_string(), blobs), "{err}");
+    assert_eq!(starts[2], ("carried".to_string(), commits), "{err}");
+    assert_eq!(lines.last().map(|l| l["phase"].clone()), Some("done".into()), "{err}");
+    // Without a terminal and without --progress json, nothing but the report.
+    let (_, quiet) = history(r.path(), &[]);
+    assert!(!quiet.contains("\"phase\""), "{quiet}");
+}

@@ -13,8 +13,12 @@ use super::blobs::{
     base_links, first_key, read_text, record_base, record_use, relabel, scan_blob, version_chains, Base, BlobScan,
     BlobText, BlobUses, Text,
 };
+use super::cache::{Entry, ScanCache};
 use super::walk::{all_commits, commit_changes, commit_infos};
-use super::{open, phase, pool, push_special, ChangeKind, CommitChanges, CommitInfo, OidMap, OidSet, Shard};
+use super::{
+    open, phase, pool, push_special, ChangeKind, CommitChanges, CommitInfo, HistoryOptions, Meter, OidMap, OidSet,
+    Phase, Shard,
+};
 use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned};
 use crate::cancel::Cancel;
 use crate::error::Result;
@@ -40,7 +44,7 @@ type BlobList = Vec<(Oid, Vec<(String, Oid)>)>;
 
 /// Reads the commits of the repository at `root` and what each introduced, with `threads`
 /// workers (0: one per core).
-pub(crate) fn plan_history(root: &Path, threads: usize, cancel: &Cancel) -> Result<HistoryPlan> {
+pub(crate) fn plan_history(root: &Path, threads: usize, cancel: &Cancel, meter: &Meter) -> Result<HistoryPlan> {
     let clock = std::time::Instant::now();
     let repo = open(root)?;
     let git_dir = repo.path().to_path_buf();
@@ -55,7 +59,8 @@ pub(crate) fn plan_history(root: &Path, threads: usize, cancel: &Cancel) -> Resu
     let commits = all_commits(&repo, &mut out.skipped)?;
     let infos = commit_infos(&repo, &commits);
     let pool = pool(threads)?;
-    let per_commit = changes_per_commit(&pool, &git_dir, &commits, cancel);
+    meter.start(Phase::Commits, commits.len() as u64);
+    let per_commit = changes_per_commit(&pool, &git_dir, &commits, cancel, meter);
     let (uses, bases) = index_changes(per_commit, &infos, &mut out);
     phase(&clock, "changes");
     Ok(HistoryPlan { git_dir, pool, commits, infos, uses, bases, out, clock, cancel: cancel.clone() })
@@ -67,6 +72,7 @@ fn changes_per_commit(
     git_dir: &Path,
     commits: &[Oid],
     cancel: &Cancel,
+    meter: &Meter,
 ) -> Vec<(Oid, CommitChanges)> {
     pool.install(|| {
         commits
@@ -74,7 +80,10 @@ fn changes_per_commit(
             .map_init(
                 || Repository::open(git_dir).ok(),
                 |repo, &oid| match repo {
-                    Some(r) if !cancel.is_cancelled() => (oid, commit_changes(r, oid, false)),
+                    Some(r) if !cancel.is_cancelled() => {
+                        meter.step(1, 0);
+                        (oid, commit_changes(r, oid, false))
+                    }
                     _ => (oid, CommitChanges::default()),
                 },
             )
@@ -118,11 +127,12 @@ fn index_changes(
 /// skipped. `make_sink` gives each worker thread its sink. With a `shard`, only the blobs whose
 /// id falls in it are scanned (and counted); the index, the bases and the carried counts are
 /// those of the whole history, so the shards' findings together are the unsharded scan's.
-pub(crate) fn scan_planned<S, F>(plan: HistoryPlan, make_sink: F, max: u64, shard: Option<Shard>) -> Result<Collected>
+pub(crate) fn scan_planned<S, F>(plan: HistoryPlan, make_sink: F, opts: &HistoryOptions<'_>) -> Result<Collected>
 where
     S: BlobSink,
     F: Fn() -> S + Sync,
 {
+    let HistoryOptions { max, shard, cache, meter } = *opts;
     let HistoryPlan { git_dir, pool, commits, infos, uses, bases, mut out, clock, cancel } = plan;
     if commits.is_empty() {
         out.notes.push("the repository has no commits".into());
@@ -143,9 +153,22 @@ where
             .collect();
     }
     phase(&clock, "blob index");
-    let scan = ScanTasks { git_dir: &git_dir, blobs: &blobs, infos: &infos, base_of: &base_of, max, cancel: &cancel };
+    meter.start(Phase::Blobs, tasks.iter().map(Vec::len).sum::<usize>() as u64);
+    let scan = ScanTasks {
+        git_dir: &git_dir,
+        blobs: &blobs,
+        infos: &infos,
+        base_of: &base_of,
+        max,
+        cancel: &cancel,
+        cache,
+        meter,
+    };
     let scanned = pool.install(|| scan.run(&tasks, &make_sink));
     phase(&clock, "scan");
+    if let Some(c) = cache.filter(|_| !cancel.is_cancelled()) {
+        save_cache(c, &scanned, &blobs, &base_of, &mut out);
+    }
     let best = earliest_findings(scanned, &blobs, &infos, &sink, &cancel, &mut out);
     let best: Vec<BestFinding> = best.into_values().collect();
     let wanted: Vec<Carrier<'_>> =
@@ -153,7 +176,8 @@ where
     let counts = if wanted.is_empty() || cancel.is_cancelled() {
         vec![0u64; wanted.len()]
     } else {
-        pool.install(|| carried_counts(&git_dir, &commits, &wanted))
+        meter.start(Phase::Carried, commits.len() as u64);
+        pool.install(|| carried_counts(&git_dir, &commits, &wanted, meter))
     };
     phase(&clock, "carried counts");
     for (b, n) in best.into_iter().zip(counts) {
@@ -166,6 +190,26 @@ where
         out.hits.push(h);
     }
     Ok(out)
+}
+
+/// Records in the cache every blob of this scan that found nothing (see [`ScanCache::entry`]).
+fn save_cache(
+    cache: &ScanCache,
+    scanned: &[(usize, BlobScan)],
+    blobs: &BlobList,
+    base_of: &OidMap<Oid>,
+    out: &mut Collected,
+) {
+    let entries: Vec<(Oid, Entry)> = scanned
+        .iter()
+        .filter_map(|(i, s)| {
+            let (blob, list) = &blobs[*i];
+            ScanCache::entry(base_of.get(blob).copied(), &list[0].0, &s.scanned).map(|e| (*blob, e))
+        })
+        .collect();
+    if let Err(e) = cache.save(&entries) {
+        out.notes.push(format!("the scan cache could not be written: {e}"));
+    }
 }
 
 /// The blob list without allowlisted paths: a blob used only under allowlisted paths is counted
@@ -210,6 +254,8 @@ struct ScanTasks<'a> {
     base_of: &'a OidMap<Oid>,
     max: u64,
     cancel: &'a Cancel,
+    cache: Option<&'a ScanCache>,
+    meter: &'a Meter,
 }
 
 impl ScanTasks<'_> {
@@ -246,6 +292,12 @@ impl ScanTasks<'_> {
                 done.push((i, BlobScan { scanned: Scanned::default(), needles: Vec::new() }));
                 continue;
             }
+            if let Some(scanned) = self.cache.and_then(|c| c.lookup(*blob, self.base_of.get(blob).copied(), path)) {
+                self.meter.step(1, scanned.bytes);
+                done.push((i, BlobScan { scanned, needles: Vec::new() }));
+                prev = None;
+                continue;
+            }
             let base_text = match self.base_of.get(blob) {
                 Some(b) if prev.as_ref().is_some_and(|(p, _)| p == b) => prev.take().map(|(_, t)| t),
                 Some(b) => match read_text(r, *b, self.max) {
@@ -258,6 +310,7 @@ impl ScanTasks<'_> {
             let origin = Origin { path, provenance };
             let (res, text) = scan_blob(r, sink, *blob, origin, self.max, base);
             prev = text.map(|t| (*blob, t));
+            self.meter.step(1, res.scanned.bytes);
             done.push((i, res));
         }
         done
@@ -344,7 +397,7 @@ struct Carrier<'a> {
 /// found or one that holds its text (one of its needles). Whether a blob holds it is decided by
 /// the blob alone, never by which blobs this run scanned, so every shard of a sharded scan
 /// counts a finding the same, and the same as an unsharded scan.
-fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>]) -> Vec<u64> {
+fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], meter: &Meter) -> Vec<u64> {
     let partial: Vec<Vec<u64>> = commits
         .par_chunks(64)
         .map_init(
@@ -364,6 +417,7 @@ fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>]) -> Ve
                         }
                     }
                 }
+                meter.step(chunk.len() as u64, 0);
                 counts
             },
         )

@@ -17,6 +17,7 @@
 //! exit code says that something could not be read.
 
 mod blobs;
+mod cache;
 mod history;
 mod linediff;
 mod range;
@@ -26,6 +27,7 @@ mod walk;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use git2::{Oid, Repository};
 use time::format_description::well_known::Rfc3339;
@@ -35,6 +37,7 @@ use crate::blob::{Collected, Provenance};
 use crate::error::{Error, Result};
 use crate::finding::{self, SkipReason, Skipped};
 
+pub(crate) use cache::ScanCache;
 pub(crate) use history::{plan_history, scan_planned};
 
 pub(crate) use range::scan_range;
@@ -50,6 +53,91 @@ pub(crate) struct GitOptions {
     pub(crate) root: PathBuf,
     /// Blobs larger than this are skipped.
     pub(crate) max_file_size: u64,
+}
+
+/// How [`scan_planned`] scans.
+#[derive(Clone, Copy)]
+pub(crate) struct HistoryOptions<'a> {
+    /// Blobs larger than this are skipped.
+    pub(crate) max: u64,
+    pub(crate) shard: Option<Shard>,
+    /// What an earlier scan of the same identity found nothing in (`--cache`).
+    pub(crate) cache: Option<&'a ScanCache>,
+    pub(crate) meter: &'a Meter,
+}
+
+/// The phases of a history scan, as progress shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Not started.
+    Start = 0,
+    /// Comparing each commit's tree with its parent's: counts commits.
+    Commits = 1,
+    /// Reading and scanning blobs: counts blobs and bytes.
+    Blobs = 2,
+    /// Counting the commits that carry each finding: counts commits.
+    Carried = 3,
+}
+
+impl Phase {
+    /// The name progress lines use.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Phase::Start => "start",
+            Phase::Commits => "commits",
+            Phase::Blobs => "blobs",
+            Phase::Carried => "carried",
+        }
+    }
+}
+
+/// Progress counters of a history scan, updated by its workers and read by the progress display.
+#[derive(Debug, Default)]
+pub(crate) struct Meter {
+    phase: AtomicU8,
+    done: AtomicU64,
+    total: AtomicU64,
+    bytes: AtomicU64,
+    /// Phases entered since the display last looked, with their totals.
+    started: std::sync::Mutex<Vec<(Phase, u64)>>,
+}
+
+impl Meter {
+    /// Enters `phase`, with `total` items to do.
+    pub(crate) fn start(&self, phase: Phase, total: u64) {
+        if let Ok(mut s) = self.started.lock() {
+            s.push((phase, total));
+        }
+        self.done.store(0, Ordering::Relaxed);
+        self.bytes.store(0, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+        self.phase.store(phase as u8, Ordering::Release);
+    }
+
+    /// Counts `items` done and `bytes` read.
+    pub(crate) fn step(&self, items: u64, bytes: u64) {
+        self.done.fetch_add(items, Ordering::Relaxed);
+        if bytes > 0 {
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// The phases entered since the last call, in order, with their totals.
+    pub(crate) fn take_started(&self) -> Vec<(Phase, u64)> {
+        self.started.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
+    }
+
+    /// (phase, done, total, bytes) now.
+    pub(crate) fn read(&self) -> (Phase, u64, u64, u64) {
+        let phase = match self.phase.load(Ordering::Acquire) {
+            1 => Phase::Commits,
+            2 => Phase::Blobs,
+            3 => Phase::Carried,
+            _ => Phase::Start,
+        };
+        let total = self.total.load(Ordering::Relaxed);
+        (phase, self.done.load(Ordering::Relaxed).min(total), total, self.bytes.load(Ordering::Relaxed))
+    }
 }
 
 /// One shard of a history scan (`--shard I/N`): the blobs whose id, read as a number, is
