@@ -3,7 +3,8 @@
 //! [`is_placeholder`] applies to every rule: documentation placeholders, templates and
 //! environment lookups are never secrets. [`is_generic_noise`] applies to rules marked
 //! `generic = true` (assignments like `password = "…"`), whose captures are often identifiers,
-//! hashes, UUIDs or paths rather than secrets.
+//! hashes, UUIDs or paths rather than secrets. [`value_fits`] applies to generic rules with a
+//! value `model`: it reads the key the value is assigned to as well as the value.
 
 /// Substrings (lowercase) that mark a placeholder wherever they appear in a secret.
 const PLACEHOLDER_WORDS: &[&str] = &[
@@ -32,6 +33,8 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "change_me",
     "********",
     "•••",
+    "enc[aes256_gcm,",
+    "$ansible_vault;",
     "…",
     "insert",
     "replace_me",
@@ -215,6 +218,808 @@ fn is_uuid(s: &str) -> bool {
         })
 }
 
+/// A value assigned to a key, as a generic assignment rule matched it.
+pub struct Assignment<'a> {
+    /// The scanned text.
+    pub data: &'a [u8],
+    /// Where the match starts: at the rule's keyword, inside the key.
+    pub at: usize,
+    /// The value.
+    pub span: std::ops::Range<usize>,
+    /// Whether the value is the argument after the key in a call: `setProperty("KEY", "value")`.
+    pub argument: bool,
+    /// The scanned file's relative path, when there is one.
+    pub path: Option<&'a str>,
+}
+
+/// Last words of a key that name something about a secret rather than the secret itself:
+/// `token_id`, `SECRET_NAME`, `password_hash`, `API_KEY_HEADER`, `tokenUrl`.
+const NOT_SECRET_TAILS: &[&str] = &[
+    "id",
+    "ids",
+    "name",
+    "names",
+    "type",
+    "types",
+    "kind",
+    "hash",
+    "hashed",
+    "digest",
+    "sha",
+    "md5",
+    "url",
+    "uri",
+    "urls",
+    "endpoint",
+    "path",
+    "paths",
+    "file",
+    "filename",
+    "dir",
+    "location",
+    "len",
+    "length",
+    "size",
+    "count",
+    "min",
+    "max",
+    "ttl",
+    "expiry",
+    "expires",
+    "expiration",
+    "expire",
+    "timeout",
+    "lifetime",
+    "age",
+    "version",
+    "prefix",
+    "suffix",
+    "field",
+    "fields",
+    "label",
+    "header",
+    "headers",
+    "param",
+    "params",
+    "parameter",
+    "env",
+    "var",
+    "variable",
+    "format",
+    "mode",
+    "provider",
+    "host",
+    "port",
+    "user",
+    "username",
+    "hint",
+    "policy",
+    "regex",
+    "pattern",
+    "enabled",
+    "enable",
+    "disabled",
+    "required",
+    "ref",
+    "arn",
+    "store",
+    "manager",
+    "service",
+    "scope",
+    "scopes",
+    "audience",
+    "issuer",
+    "algorithm",
+    "alg",
+    "class",
+    "method",
+    "mask",
+    "placeholder",
+    "title",
+    "message",
+    "msg",
+    "error",
+    "text",
+    "desc",
+    "description",
+    "help",
+    "prompt",
+    "input",
+    "column",
+    "index",
+    "attr",
+    "attribute",
+    "selector",
+    "created",
+    "updated",
+    "at",
+    "date",
+    "time",
+    "timestamp",
+    "rotation",
+    "validity",
+    "valid",
+    "status",
+    "state",
+    "strength",
+    "rules",
+    "source",
+    "pair",
+    "reference",
+    "template",
+    "helper",
+    "command",
+    "cmd",
+    "script",
+    "plugin",
+    "backend",
+    "engine",
+    "mount",
+    "request",
+    "response",
+    "cache",
+    "bucket",
+    "table",
+    "metadata",
+    "meta",
+    "info",
+    "config",
+    "schema",
+    "question",
+    "answer",
+    "reset",
+    "widget",
+    "form",
+    "page",
+    "view",
+    "validator",
+    "validation",
+    "regexp",
+    "errors",
+    "model",
+    "days",
+    "hours",
+    "minutes",
+    "seconds",
+    "ms",
+    "backends",
+    "hashers",
+    "hasher",
+    "validators",
+    "strategy",
+];
+
+/// Words anywhere in a key that make its value public or not a credential.
+const NOT_SECRET_WORDS: &[&str] =
+    &["public", "publishable", "pub", "csrf", "xsrf", "authenticity", "tokenizer", "tokenize", "tokenized"];
+
+/// Values that stand for a password in documentation and templates (compared lowercased, after
+/// trimming).
+const PASSWORD_PLACEHOLDERS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "secret",
+    "changeit",
+    "changeme",
+    "none",
+    "null",
+    "nil",
+    "undefined",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "empty",
+    "blank",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "text",
+    "bool",
+    "boolean",
+    "int",
+    "integer",
+    "number",
+    "default",
+    "unset",
+    "todo",
+    "tbd",
+    "fixme",
+    "n/a",
+    "na",
+    "value",
+    "admin",
+    "root",
+    "guest",
+    "user",
+    "username",
+    "demo",
+    "foo",
+    "bar",
+    "baz",
+    "foobar",
+    "qwerty",
+    "letmein",
+    "hunter2",
+    "abc123",
+    "secure",
+    "mysecret",
+    "private",
+    "hidden",
+    "masked",
+    "omitted",
+    "removed",
+    "xyz",
+    "password1",
+    "p@ssw0rd",
+    "p@ssword",
+    "passw0rd",
+    "secretpassword",
+    "supersecret",
+    "topsecret",
+    "s3cr3t",
+    "sekret",
+    "pa55word",
+    "pa$$word",
+    "token",
+    "key",
+    "apikey",
+    "api_key",
+    "credentials",
+    "creds",
+    "pat",
+];
+
+/// Substrings (lowercase, after undoing leetspeak) that make a value a placeholder.
+const PASSWORD_PLACEHOLDER_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "sekrit",
+    "private",
+    "changeme",
+    "test",
+    "example",
+    "sample",
+    "dummy",
+    "fake",
+    "mock",
+    "placeholder",
+    "your",
+    "here",
+    "foobar",
+    "xxx",
+    "***",
+    "...",
+    "todo",
+    "demo",
+    "pass123",
+    "pass1234",
+    "abcd",
+    "1234",
+    "qwer",
+    "asdf",
+    "something",
+];
+
+/// Substrings (lowercase, after undoing leetspeak) that make a secret-looking value a
+/// placeholder. Fewer than for passwords: tokens of some providers hold `test`.
+const SECRET_PLACEHOLDER_PARTS: &[&str] = &["password", "passwd", "changeme", "placeholder", "xxx", "***", "..."];
+
+/// Whether `value` is, or holds, a placeholder word (`changeme`, `p@ssw0rd`, `superS3cret`).
+fn is_password_placeholder(value: &str) -> bool {
+    is_placeholder_with(value, PASSWORD_PLACEHOLDER_PARTS)
+}
+
+/// [`is_password_placeholder`] with the given substrings.
+fn is_placeholder_with(value: &str, parts: &[&str]) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let plain: String = lower
+        .chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => 'i',
+            '3' => 'e',
+            '4' | '@' => 'a',
+            '5' | '$' => 's',
+            '7' => 't',
+            _ => c,
+        })
+        .collect();
+    PASSWORD_PLACEHOLDERS.contains(&lower.as_str()) || parts.iter().any(|p| lower.contains(p) || plain.contains(p))
+}
+
+/// File extensions of source code, where an unquoted value is an expression, not a literal.
+const CODE_EXTENSIONS: &[&str] = &[
+    "py", "js", "mjs", "cjs", "jsx", "ts", "tsx", "go", "java", "kt", "kts", "scala", "groovy", "rb", "php", "cs",
+    "vb", "fs", "c", "h", "cc", "cpp", "hpp", "cxx", "m", "mm", "swift", "rs", "dart", "lua", "pl", "pm", "r", "ex",
+    "exs", "erl", "clj", "cljs", "hs", "ml", "vue", "svelte", "jl", "nim", "zig", "v", "sol", "coffee", "ps1", "psm1",
+];
+
+/// Whether a value assigned to a key fits `model` (see [`crate::rules::ValueModel`]).
+pub fn value_fits(model: crate::rules::ValueModel, a: &Assignment<'_>) -> bool {
+    use crate::rules::ValueModel;
+    let key = key_words(a.data, a.at);
+    let Ok(value) = std::str::from_utf8(&a.data[a.span.clone()]) else { return false };
+    if model != ValueModel::Credential && !key_stands_as_key(a) || !quotes_pair(a) {
+        return false;
+    }
+    let named = match model {
+        ValueModel::Secret => {
+            names_a_secret(&key)
+                || (key.len() == 1
+                    && key[0] == "key"
+                    && line_qualifier(a.data, a.at).is_some_and(|q| !NOT_KEY_QUALIFIERS.contains(&q.as_str())))
+        }
+        ValueModel::Password => key.iter().any(|w| names_a_password(w)),
+        ValueModel::Credential => return password_fits(value, true, None) && !equals_user(a),
+    };
+    if !named || key.iter().any(|w| NOT_SECRET_WORDS.contains(&w.as_str())) {
+        return false;
+    }
+    if key.last().is_some_and(|w| NOT_SECRET_TAILS.contains(&w.as_str())) {
+        return false;
+    }
+    // The value names the key or the key names the value: `API_KEY = "api_key"`,
+    // `SN_id_KeyMeshing = "id-KeyMeshing"`, `BlindKeys = Ed25519.BlindKeys`.
+    let squashed: String =
+        value.bytes().filter(u8::is_ascii_alphanumeric).map(|b| b.to_ascii_lowercase() as char).collect();
+    let joined = key.concat();
+    if key.contains(&squashed) || (squashed.len() >= 8 && (joined.contains(&squashed) || squashed.contains(&joined))) {
+        return false;
+    }
+    match model {
+        ValueModel::Secret => secret_fits(value),
+        ValueModel::Password => {
+            // A call's second argument that is a name (`f('password', 'credit_card')`).
+            !(a.argument && is_cased_identifier(value)) && password_fits(value, quoted(a) || inline(a), a.path)
+        }
+        ValueModel::Credential => unreachable!("handled above"),
+    }
+}
+
+/// Whether the key is a key: not itself a value (`type="password" name="x"`, `"autocomplete":
+/// "current-password", …`), and for a call's argument, the quoted first argument of the call
+/// (`define('DB_PASSWORD', 'x')`, not `["USER", "PASSWORD", "HOST"]`).
+fn key_stands_as_key(a: &Assignment<'_>) -> bool {
+    let is_key = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
+    let mut start = a.at.min(a.data.len());
+    while start > 0 && a.at - start < 64 && is_key(a.data[start - 1]) {
+        start -= 1;
+    }
+    let mut end = a.at.min(a.data.len());
+    while end < a.data.len() && end - a.at < 64 && is_key(a.data[end]) {
+        end += 1;
+    }
+    let before = &a.data[..start];
+    let quote = before.last().copied().filter(|b| matches!(b, b'"' | b'\'' | b'`'));
+    let unquoted = if quote.is_some() { &before[..before.len() - 1] } else { before };
+    let prev_at = unquoted.iter().rposition(|b| !matches!(b, b' ' | b'\t'));
+    let prev = prev_at.map(|i| unquoted[i]);
+    // A whole quoted string after `=` or `:` is a value, unless the attribute before names a
+    // key: `<add key="ApiKey" value="…"/>`, `<property name="password" value="…"/>`.
+    let whole_string = quote.is_some() && a.data.get(end).copied() == quote;
+    if whole_string && matches!(prev, Some(b'=' | b':')) {
+        let attr_end = prev_at.unwrap_or(0);
+        let attr = &unquoted[..attr_end];
+        let attr_start = attr.iter().rposition(|b| !b.is_ascii_alphanumeric()).map_or(0, |i| i + 1);
+        let names_key = prev == Some(b'=')
+            && matches!(
+                attr[attr_start..].to_ascii_lowercase().as_slice(),
+                b"key" | b"name" | b"id" | b"property" | b"param" | b"setting" | b"variable" | b"var"
+            );
+        if !names_key {
+            return false;
+        }
+    }
+    // An unquoted word right after `=` is a value too: `input[type=password]:focus`.
+    if quote.is_none() && prev == Some(b'=') && prev_at.is_some_and(|i| i + 1 == start) {
+        return false;
+    }
+    // A call's first argument names a setting when it looks like one (`DB_PASSWORD`,
+    // `javax.net.ssl.keyStorePassword`), not when it is a word (`encode("password", "salt")`).
+    let key = &a.data[start..end];
+    let setting = key.iter().any(|b| b.is_ascii_uppercase() || matches!(b, b'_' | b'.' | b'-'));
+    !a.argument || (quote.is_some() && prev == Some(b'(') && setting)
+}
+
+/// Whether a quoted value opens and closes with the same quote.
+fn quotes_pair(a: &Assignment<'_>) -> bool {
+    let open = a.span.start.checked_sub(1).and_then(|i| a.data.get(i)).copied();
+    match open {
+        Some(q @ (b'"' | b'\'' | b'`')) => a.data.get(a.span.end) == Some(&q),
+        _ => true,
+    }
+}
+
+/// Whether the value of `user:password` equals the user (`postgres:postgres@`, `guest:guest`).
+fn equals_user(a: &Assignment<'_>) -> bool {
+    let Some(colon) = a.span.start.checked_sub(1) else { return false };
+    if a.data.get(colon) != Some(&b':') {
+        return false;
+    }
+    let user_start = a.data[..colon]
+        .iter()
+        .rposition(|&b| matches!(b, b'/' | b'@' | b' ' | b'\t' | b'"' | b'\'' | b'\n'))
+        .map_or(0, |i| i + 1);
+    a.data[user_start..colon].eq_ignore_ascii_case(&a.data[a.span.clone()])
+}
+
+/// Whether an unquoted value stands inside a string of several settings, as in a connection
+/// string (`…;Password=x;Encrypt=…`) or a query (`?password=x&…`), rather than in code.
+fn inline(a: &Assignment<'_>) -> bool {
+    let next = a.data.get(a.span.end).copied();
+    let after = a.data.get(a.span.end + 1).copied();
+    match next {
+        Some(b';') => after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'"' || b == b'\''),
+        Some(b'&' | b'"' | b'\'') => true,
+        _ => false,
+    }
+}
+
+/// Words that name a secret, alone or at the end of a word (`dbpassword`, `accesstoken`).
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "secrets",
+    "token",
+    "tokens",
+    "credential",
+    "credentials",
+    "auth",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "authkey",
+    "secretkey",
+];
+
+/// Words before `key` that make it something other than a credential: `primary_key`, `sort_key`.
+const NOT_KEY_QUALIFIERS: &[&str] = &[
+    "primary",
+    "foreign",
+    "sort",
+    "partition",
+    "cache",
+    "lookup",
+    "map",
+    "dict",
+    "hash",
+    "row",
+    "column",
+    "index",
+    "unique",
+    "public",
+    "pub",
+    "idempotency",
+    "routing",
+    "object",
+    "i18n",
+    "translation",
+    "group",
+    "composite",
+    "natural",
+    "surrogate",
+    "range",
+    "storage",
+    "redis",
+    "s3",
+    "gpg",
+    "pgp",
+    "ssh",
+    "host",
+    "registry",
+    "react",
+    "list",
+    "item",
+    "table",
+    "field",
+    "attr",
+    "property",
+    "prop",
+    "config",
+    "setting",
+    "settings",
+    "translate",
+    "message",
+    "label",
+    "i",
+    "my",
+    "the",
+    "this",
+    "a",
+    "new",
+    "old",
+    "next",
+    "prev",
+    "last",
+    "first",
+    "sub",
+    "meta",
+    "dedup",
+    "dedupe",
+    "shard",
+    "bucket",
+    "hotkey",
+    "short",
+    "long",
+    "menu",
+    "keyboard",
+    "the",
+];
+
+/// Whether the key's words name a secret (see [`SECRET_WORDS`]), or end in `key` after a word
+/// that does not make it a database, cache or map key.
+fn names_a_secret(key: &[String]) -> bool {
+    if key.iter().any(|w| SECRET_WORDS.iter().any(|s| w == s || (w.len() > s.len() + 1 && w.ends_with(s)))) {
+        return true;
+    }
+    let Some(i) = key.iter().rposition(|w| w == "key" || w == "keys" || (w.len() > 4 && w.ends_with("key"))) else {
+        return false;
+    };
+    let w = &key[i];
+    if w != "key" && w != "keys" {
+        // `apikey`, `stripekey`: the word before `key` is glued on.
+        let stem = &w[..w.len() - 3];
+        return !NOT_KEY_QUALIFIERS.contains(&stem) && !stem.ends_with("monkey") && stem.len() >= 2;
+    }
+    match i.checked_sub(1).map(|j| key[j].as_str()) {
+        Some(q) => !NOT_KEY_QUALIFIERS.contains(&q),
+        // A bare `key` (an XML attribute, a map entry, a keyboard key) names nothing.
+        None => false,
+    }
+}
+
+/// For a bare `key` at `at`: the word before it when it opens the line (`taxjar key: …`, after
+/// indentation or a comment mark), lowercased.
+fn line_qualifier(data: &[u8], at: usize) -> Option<String> {
+    let line_start = data[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let before = &data[line_start..at];
+    let trimmed = before.strip_suffix(b" ").or_else(|| before.strip_suffix(b"\t"))?;
+    let word_start = trimmed.iter().rposition(|b| !b.is_ascii_alphanumeric()).map_or(0, |i| i + 1);
+    let word = &trimmed[word_start..];
+    let lead = &trimmed[..word_start];
+    let opens = lead.iter().all(|b| matches!(b, b' ' | b'\t' | b'#' | b'/' | b'*' | b'-' | b';'));
+    (opens && word.len() >= 3 && word.iter().all(u8::is_ascii_alphabetic))
+        .then(|| String::from_utf8_lossy(word).to_ascii_lowercase())
+}
+
+/// Whether a key word names a password: `password`, `db_pass`, `PGPASSWORD`, `pwd`.
+fn names_a_password(w: &str) -> bool {
+    matches!(w, "pass" | "pwd" | "pw" | "passwd" | "passcode" | "passphrase" | "pword")
+        || ["password", "passwd", "passphrase", "pwd"].iter().any(|s| w.ends_with(s))
+}
+
+/// The words of the key around `at` (the identifier that holds `at`: letters, digits, `_`, `-`,
+/// `.`), split at separators and camelCase humps, lowercased.
+fn key_words(data: &[u8], at: usize) -> Vec<String> {
+    let is_key = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
+    let mut start = at.min(data.len());
+    while start > 0 && at - start < 64 && is_key(data[start - 1]) {
+        start -= 1;
+    }
+    let mut end = at.min(data.len());
+    while end < data.len() && end - at < 64 && is_key(data[end]) {
+        end += 1;
+    }
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let key = &data[start..end];
+    for (i, &b) in key.iter().enumerate() {
+        if !b.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        let hump = b.is_ascii_uppercase() && i > 0 && key[i - 1].is_ascii_lowercase();
+        if hump && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        cur.push(b.to_ascii_lowercase() as char);
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Whether the value stands between quotes.
+fn quoted(a: &Assignment<'_>) -> bool {
+    let before = a.span.start.checked_sub(1).and_then(|i| a.data.get(i));
+    matches!(before, Some(b'"' | b'\'' | b'`'))
+}
+
+/// A secret or token under a secret-named key: not a placeholder or identifier, and about as
+/// varied as random text of its length and alphabet.
+fn secret_fits(s: &str) -> bool {
+    let escaped =
+        s.as_bytes().windows(2).any(|w| w[0] == b'\\' && matches!(w[1], b'0' | b'n' | b'r' | b't' | b'x' | b'u'));
+    if s.len() < 8 || s.contains(' ') || escaped || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
+    if is_placeholder_with(s, SECRET_PLACEHOLDER_PARTS) || is_member_access(s) {
+        return false;
+    }
+    if is_uuid(s) || (s.len() >= 16 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
+        // Hex and UUID values are tokens of many providers; the key says this one is a secret.
+        return distinct_bytes(s.as_bytes()) >= 6;
+    }
+    if is_value_noise(s) {
+        return false;
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.len() >= 16 && distinct_bytes(s.as_bytes()) >= 6;
+    }
+    // An identifier or word with a trailing number or mark: `Version2`, `db_user_01`, `Summer2024!`
+    // (a weak password, reported as one by the password rules).
+    let stem = s.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    if stem.bytes().all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'.' | b'-')) || is_camel_words(s.as_bytes())
+    {
+        return false;
+    }
+    looks_random(s.as_bytes())
+}
+
+/// Value shapes that are never a secret: paths, URLs, expressions, lookups, hashes, identifiers.
+fn is_value_noise(s: &str) -> bool {
+    is_password_hash(s)
+        || is_cased_identifier(s)
+        || ["sha1-", "sha256-", "sha384-", "sha512-", "h1:", "sha256:", "md5:"].iter().any(|p| s.starts_with(p))
+        || s.starts_with('/')
+        || s.starts_with("./")
+        || s.starts_with("http")
+        || s.contains("://")
+        || s.contains('(')
+        || s.contains(')')
+        || s.starts_with('$')
+        || s.starts_with('%')
+        || (s.starts_with('@') && s.ends_with('@'))
+        || s.bytes().all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'.' | b'-'))
+        || {
+            let digits = s.bytes().filter(u8::is_ascii_digit).count();
+            let letters = s.bytes().filter(u8::is_ascii_alphabetic).count();
+            digits == 0 && letters > 0 && s.bytes().filter(|b| matches!(b, b'_' | b'-')).count() >= 2
+        }
+}
+
+/// Whether `s` is about as varied as random text: its Shannon entropy is at least three quarters
+/// of the most that its length and alphabet allow.
+fn looks_random(s: &[u8]) -> bool {
+    let mut alphabet = 0usize;
+    if s.iter().any(u8::is_ascii_digit) {
+        alphabet += 10;
+    }
+    if s.iter().any(u8::is_ascii_lowercase) {
+        alphabet += 26;
+    }
+    if s.iter().any(u8::is_ascii_uppercase) {
+        alphabet += 26;
+    }
+    if s.iter().any(|b| !b.is_ascii_alphanumeric()) {
+        alphabet += 16;
+    }
+    let most = (s.len().min(alphabet).max(2) as f64).log2();
+    super::entropy::shannon(s) >= 0.75 * most
+}
+
+/// A password: anything but a placeholder. Unquoted values in source code are expressions.
+fn password_fits(s: &str, quoted: bool, path: Option<&str>) -> bool {
+    let v = s.trim();
+    if v.len() < 4 || v.len() > 128 {
+        return false;
+    }
+    if !quoted && path.is_some_and(is_code_path) {
+        return false;
+    }
+    if is_password_placeholder(v) || is_member_access(v) || v.starts_with('\\') {
+        return false;
+    }
+    // A constant's name: `BOTH`, `READ_ONLY`.
+    if v.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        return false;
+    }
+    let first = v.as_bytes()[0];
+    if matches!(first, b'$' | b'%' | b'&' | b'@' | b'{' | b'[' | b'(' | b'<' | b'*' | b':' | b'#' | b'!' | b'=')
+        && !quoted
+    {
+        return false;
+    }
+    if v.starts_with("#{") || v.starts_with('$') && v[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return false;
+    }
+    if v.contains("()") || (v.contains('(') && v.ends_with(')')) || is_password_hash(v) {
+        return false;
+    }
+    // An e-mail address or `name@`: the conventional password of anonymous logins (RFC 1635).
+    if v.ends_with('@') || is_email(v) {
+        return false;
+    }
+    // Masks and repeated characters: `xxxxxx`, `------`, `••••`.
+    if distinct_bytes(v.as_bytes()) <= 2 {
+        return false;
+    }
+    // Dotted member access in code-like values: `config.db.password`, `self.pwd`.
+    if !quoted && v.contains('.') && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
+        return false;
+    }
+    true
+}
+
+/// Whether `s` (lowercase) has the shape of a Telegram bot token, `<bot id>:<secret>`, but not its
+/// documented lengths (an id of 5 to 16 digits, a secret of 35 characters): `9548:Almxw…_`, a
+/// secret with extra words. Such a value is made up, not a token.
+pub fn is_malformed_bot_token(s: &[u8]) -> bool {
+    let Some(colon) = s.iter().position(|&b| b == b':') else { return false };
+    let (id, tail) = (&s[..colon], &s[colon + 1..]);
+    let shaped = id.len() >= 3
+        && id.iter().all(u8::is_ascii_digit)
+        && tail.first() == Some(&b'a')
+        && tail.len() >= 8
+        && tail.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    shaped && !((5..=16).contains(&id.len()) && tail.len() == 35)
+}
+
+/// Whether `s` is a dotted name: `settings.SECRET_VALUE`, `django.contrib.auth.hashers.X`.
+fn is_member_access(s: &str) -> bool {
+    // A name's digits come in one run at most (`Gost28147`, `SHA256Hasher`); a token's are
+    // scattered (`zn57kgegu5u4`).
+    let wordy = |part: &str| {
+        part.as_bytes().windows(2).filter(|w| w[0].is_ascii_digit() && w[1].is_ascii_alphabetic()).count() <= 1
+    };
+    s.contains('.')
+        && s.split('.').all(|part| {
+            part.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && wordy(part)
+        })
+}
+
+/// Whether `s` is an e-mail address.
+fn is_email(s: &str) -> bool {
+    s.split_once('@').is_some_and(|(user, host)| {
+        !user.is_empty()
+            && host.contains('.')
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    })
+}
+
+/// Whether `s` is mostly made of capitalized words (`AgencyIdentificationCodeType`): at least
+/// three chunks of an upper-case letter and three or more lower-case letters with a vowel,
+/// covering most of it. Random tokens almost never are.
+fn is_camel_words(s: &[u8]) -> bool {
+    let (mut words, mut covered, mut i) = (0, 0, 0);
+    while i < s.len() {
+        if s[i].is_ascii_uppercase() {
+            let mut j = i + 1;
+            while j < s.len() && s[j].is_ascii_lowercase() {
+                j += 1;
+            }
+            let chunk = &s[i..j];
+            if chunk.len() >= 4 && chunk.iter().any(|b| b"aeiouy".contains(b)) {
+                words += 1;
+                covered += chunk.len();
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    words >= 3 && covered * 10 >= s.len() * 6
+}
+
+/// Whether `path` names a source-code file.
+fn is_code_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.').is_some_and(|(_, ext)| CODE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +1069,89 @@ mod tests {
         }
         assert!(!is_generic_noise(b"hV7mQ2xR9pLk4sNw8bTz"));
         assert!(!is_generic_noise(b"Xk3_v9Qm_2LpW7"));
+    }
+
+    fn fits(model: crate::rules::ValueModel, line: &str, value: &str, path: &str) -> bool {
+        let start = line.find(value).expect("value in line");
+        // The engine tries each keyword; the last one before the value names it.
+        let at = ["pass", "pwd", "secret", "token", "key", "auth", "credential"]
+            .iter()
+            .filter_map(|k| line[..start].to_ascii_lowercase().rfind(k))
+            .max()
+            .unwrap_or(0);
+        let a = Assignment {
+            data: line.as_bytes(),
+            at,
+            span: start..start + value.len(),
+            argument: line.contains("\", \"") || line.contains("', '"),
+            path: Some(path),
+        };
+        value_fits(model, &a)
+    }
+
+    #[test]
+    fn secret_model_reads_the_key_and_the_value() {
+        use crate::rules::ValueModel::Secret;
+        let tok = "hV7mQ2xR9pLk4sNw8bTz";
+        for line in [
+            format!("api_token = \"{tok}\""),
+            format!("var deployToken string = \"{tok}\""),
+            format!("STRIPE_KEY := {tok}"),
+            format!("System.setProperty(\"SERVICE_SECRET\", \"{tok}\")"),
+            format!("<add key=\"PaymentApiKey\" value=\"{tok}\" />"),
+            "client_secret = \"0dd1c570d7579ea44a1f8bb034262aa0\"".to_string(),
+        ] {
+            let value = line.split(['"', ' ']).find(|w| w.len() >= 20).expect("value");
+            assert!(fits(Secret, &line, value, "app.py"), "{line}");
+        }
+        for (line, value) in [
+            (format!("token_id = \"{tok}\""), tok),
+            (format!("publicToken = \"{tok}\""), tok),
+            (format!("csrf_token: {tok}"), tok),
+            (format!("cache_key = \"{tok}\""), tok),
+            (format!("key = \"{tok}\""), tok),
+            ("SECRET_NAME = \"Ed25519.BlindKeySignatures\"".to_string(), "Ed25519.BlindKeySignatures"),
+            ("token = \"AgencyIdentificationCodeContentType\"".to_string(), "AgencyIdentificationCodeContentType"),
+            ("auth_token = \"Summer2024!\"".to_string(), "Summer2024!"),
+            ("fields = [\"email\", \"password\", \"date_of_birth3\"]".to_string(), "date_of_birth3"),
+        ] {
+            assert!(!fits(Secret, &line, value, "app.py"), "{line}");
+        }
+    }
+
+    #[test]
+    fn password_model_reports_weak_passwords_but_not_placeholders() {
+        use crate::rules::ValueModel::Password;
+        for (line, value, path) in [
+            ("DB_PASSWORD=winter42", "winter42", ".env"),
+            ("password: Summer2024!", "Summer2024!", "config.yml"),
+            ("define('DB_PASSWORD', 'wordpress7');", "wordpress7", "wp-config.php"),
+            ("\"Server=db;User Id=app;Password=bluefish9;Encrypt=true\"", "bluefish9", "Db.cs"),
+        ] {
+            assert!(fits(Password, line, value, path), "{line}");
+        }
+        for (line, value, path) in [
+            ("password: changeme", "changeme", "config.yml"),
+            ("password = \"${DB_PASSWORD}\"", "${DB_PASSWORD}", "app.py"),
+            ("password: \"********\"", "********", "config.yml"),
+            ("password: your_password", "your_password", "config.yml"),
+            ("password: test123", "test123", "config.yml"),
+            ("password = 'P@ssw0rd'", "P@ssw0rd", "app.py"),
+            ("password = pwd_input", "pwd_input", "app.py"),
+            ("PASSWORD=password", "password", ".env"),
+            ("server->password = \"anonymous@\"", "anonymous@", "ftp.c"),
+            ("encode(\"password\", \"salt42x\")", "salt42x", "test.py"),
+            ("<input type=\"password\" name=\"field4x\">", "field4x", "form.html"),
+        ] {
+            assert!(!fits(Password, line, value, path), "{line}");
+        }
+    }
+
+    #[test]
+    fn malformed_bot_tokens() {
+        assert!(is_malformed_bot_token(b"9548:almxw43nkluq8roqhzps17k9su5y1akd32_"));
+        assert!(is_malformed_bot_token(b"65425877:ahello1b28kfcxuzk1phu00k-59fr94bu-gr_2z_"));
+        assert!(!is_malformed_bot_token(b"110201543:aahdqtcvch1vgwjxfseofsas0k5paldsaw1"));
+        assert!(!is_malformed_bot_token(b"abc:def"));
     }
 }

@@ -60,14 +60,35 @@ impl RuleRegex {
     /// The span of the `secret` group of the first match in `hay`.
     fn first_secret(&self, hay: &[u8]) -> Option<std::ops::Range<usize>> {
         match self {
-            RuleRegex::Whole(re) => re.captures(hay).and_then(|c| c.name("secret")).map(|m| m.range()),
+            RuleRegex::Whole(re) => re.captures(hay).as_ref().and_then(secret_of).map(|(m, _)| m.range()),
             RuleRegex::Anchored(re) => {
                 let mut caps = re.create_captures();
                 re.search_captures(&regex_automata::Input::new(hay), &mut caps);
-                caps.get_group_by_name("secret").map(|s| s.range())
+                anchored_secret_of(&caps).map(|(s, _)| s.range())
             }
         }
     }
+}
+
+/// Names of the groups that can hold a match's secret, in order: `secret`, or when it did not
+/// take part, `secret_bare`, `secret_body`, `secret_arg` (a rule may capture a quoted value, an
+/// unquoted one, an element's body and a call's argument in alternatives, each with its own
+/// character class; a regex cannot name two groups alike). A value in `secret_arg` is the second
+/// argument of a call whose first is the key (`setProperty("K", "v")`), which the value models
+/// check.
+pub const SECRET_GROUPS: [&str; 4] = ["secret", "secret_bare", "secret_body", "secret_arg"];
+
+/// Index in [`SECRET_GROUPS`] of the call-argument group.
+const ARGUMENT_GROUP: usize = 3;
+
+/// The secret of a match (see [`SECRET_GROUPS`]) and whether it is a call's argument.
+fn secret_of<'h>(caps: &regex::bytes::Captures<'h>) -> Option<(regex::bytes::Match<'h>, bool)> {
+    SECRET_GROUPS.iter().enumerate().find_map(|(i, g)| caps.name(g).map(|m| (m, i == ARGUMENT_GROUP)))
+}
+
+/// [`secret_of`] for an anchored search.
+fn anchored_secret_of(caps: &regex_automata::util::captures::Captures) -> Option<(regex_automata::Span, bool)> {
+    SECRET_GROUPS.iter().enumerate().find_map(|(i, g)| caps.get_group_by_name(g).map(|m| (m, i == ARGUMENT_GROUP)))
 }
 
 /// Per-thread scratch space.
@@ -94,6 +115,8 @@ pub struct Engine {
     may_anchor: Vec<bool>,
     /// For each automaton pattern, whether a rule that may be anchored listed it.
     pattern_anchors: Vec<bool>,
+    /// Token prefixes of specific rules (see [`Engine::prefixes`]), built on first use.
+    prefixes: OnceLock<Vec<(String, usize)>>,
 }
 
 impl Engine {
@@ -126,7 +149,16 @@ impl Engine {
         let compiled = rules.iter().map(|_| OnceLock::new()).collect();
         let may_anchor: Vec<bool> = rules.iter().map(|r| r.regex.starts_with("(?i)")).collect();
         let pattern_anchors = pattern_rules.iter().map(|rs| rs.iter().any(|&ri| may_anchor[ri])).collect();
-        Ok(Engine { rules, compiled, automaton, longest, pattern_rules, may_anchor, pattern_anchors })
+        Ok(Engine {
+            rules,
+            compiled,
+            automaton,
+            longest,
+            pattern_rules,
+            may_anchor,
+            pattern_anchors,
+            prefixes: OnceLock::new(),
+        })
     }
 
     /// The rules, in engine order.
@@ -228,17 +260,26 @@ impl Engine {
         }
         let regex = match &c.regex {
             RuleRegex::Whole(re) => re,
-            RuleRegex::Anchored(re) => return self.run_anchored(ri, c, re, data, starts, out),
+            RuleRegex::Anchored(re) => return self.run_anchored(ri, c, re, data, path, starts, out),
         };
         // Most candidate rules match nothing: a plain search says so without setting up captures.
         if !regex.is_match(data) {
             return;
         }
-        for caps in regex.captures_iter(data) {
-            let Some(s) = caps.name("secret") else { continue };
-            let secret = s.as_bytes();
-            if self.accept(rule, c, secret) {
+        // Matches do not overlap, except that after a rejected match of a rule with a value model
+        // the search goes on from the rejected value: `key="ApiKey" value="…"` first matches at
+        // `key=` (the value `ApiKey` is a name), then at `Key" value=`.
+        let mut pos = 0;
+        while let Some(caps) = regex.captures_at(data, pos) {
+            let Some(whole) = caps.get(0) else { break };
+            let Some((s, argument)) = secret_of(&caps) else { break };
+            let accepted = self.accept(rule, c, Found { data, at: whole.start(), span: s.range(), argument, path });
+            if accepted {
                 out.push(Match { rule: ri, start: s.start(), end: s.end() });
+            }
+            pos = resume_at(rule, accepted, whole.start(), whole.end(), s.start());
+            if pos > data.len() {
+                break;
             }
         }
     }
@@ -246,12 +287,14 @@ impl Engine {
     /// [`Self::run_rule`] for an anchored rule: the regex is tried at each start of one of its
     /// keywords, in order, and the next try starts after a match, which finds the same matches
     /// as a search of the whole input (every match starts at a keyword).
+    #[allow(clippy::too_many_arguments)]
     fn run_anchored(
         &self,
         ri: usize,
         c: &Compiled,
         re: &regex_automata::meta::Regex,
         data: &[u8],
+        path: Option<&str>,
         starts: &[(usize, usize)],
         out: &mut Vec<Match>,
     ) {
@@ -265,15 +308,22 @@ impl Engine {
             let input = regex_automata::Input::new(data).range(at..).anchored(regex_automata::Anchored::Yes);
             re.search_captures(&input, &mut caps);
             let Some(m) = caps.get_match() else { continue };
-            from = m.end().max(at + 1);
-            let Some(s) = caps.get_group_by_name("secret") else { continue };
-            if self.accept(rule, c, &data[s.range()]) {
+            let Some((s, argument)) = anchored_secret_of(&caps) else {
+                from = m.end().max(at + 1);
+                continue;
+            };
+            let accepted = self.accept(rule, c, Found { data, at: m.start(), span: s.range(), argument, path });
+            if accepted {
                 out.push(Match { rule: ri, start: s.start, end: s.end });
             }
+            from = resume_at(rule, accepted, m.start(), m.end(), s.start);
         }
     }
 
-    fn accept(&self, rule: &Rule, c: &Compiled, secret: &[u8]) -> bool {
+    /// Whether the secret of a match of `rule` passes the rule's filters.
+    fn accept(&self, rule: &Rule, c: &Compiled, found: Found<'_>) -> bool {
+        let Found { data, at, span, argument, path } = found;
+        let secret = &data[span.clone()];
         if secret.is_empty() {
             return false;
         }
@@ -299,18 +349,26 @@ impl Engine {
         if falsepos::is_placeholder(secret) {
             return false;
         }
-        if rule.generic && (falsepos::is_generic_noise(secret) || self.fails_a_checksum_rule(secret)) {
+        if let Some(model) = rule.model {
+            let ctx = falsepos::Assignment { data, at, span, argument, path };
+            if !falsepos::value_fits(model, &ctx) || self.fails_a_specific_rule(secret) {
+                return false;
+            }
+        } else if rule.generic && (falsepos::is_generic_noise(secret) || self.fails_a_specific_rule(secret)) {
             return false;
         }
         true
     }
 
-    /// Whether `secret` has the shape of a checksummed token (a rule with a `checksum` matches
-    /// all of it) but not a valid checksum: such a string is a placeholder or a typo, and a
-    /// generic rule must not report what the specific rule rejected.
-    fn fails_a_checksum_rule(&self, secret: &[u8]) -> bool {
+    /// Whether `secret` claims a provider's format but that provider's rule rejects it: it has the
+    /// shape of a checksummed token (a rule with a `checksum` matches all of it) but not a valid
+    /// checksum, or it begins with a provider's prefix (`sk_`, `ghp_`, `xoxb-`: a keyword with a
+    /// separator, or the first separated part of one) and no rule of that prefix accepts all of
+    /// it (`sk_prod_…`, a truncated token). Such a string is a placeholder, a typo or a made-up
+    /// token, and a generic rule must not report what the specific rule rejected.
+    fn fails_a_specific_rule(&self, secret: &[u8]) -> bool {
         let lower = secret.to_ascii_lowercase();
-        self.rules.iter().enumerate().any(|(ri, r)| {
+        let bad_checksum = self.rules.iter().enumerate().any(|(ri, r)| {
             let Some(kind) = r.checksum else { return false };
             if r.generic
                 || !r.keywords.iter().any(|k| memchr::memmem::find(&lower, k.to_ascii_lowercase().as_bytes()).is_some())
@@ -321,8 +379,78 @@ impl Engine {
             c.regex
                 .first_secret(secret)
                 .is_some_and(|s| s.start == 0 && s.end == secret.len() && !checksum::validate(kind, secret))
+        });
+        if bad_checksum {
+            return true;
+        }
+        if falsepos::is_malformed_bot_token(&lower) {
+            return true;
+        }
+        // The leading part up to the first separator: `sk_` of `sk_prod_…`.
+        let lead = match lower.iter().position(|b| matches!(b, b'_' | b'-')) {
+            Some(i) if (2..=10).contains(&i) => &lower[..=i],
+            _ => return false,
+        };
+        let mut claimed = false;
+        for (k, ri) in self.prefixes() {
+            let k = k.as_bytes();
+            if !(lower.starts_with(k) || k.starts_with(lead)) {
+                continue;
+            }
+            claimed = true;
+            let r = &self.rules[*ri];
+            let Some(c) = self.compiled(*ri) else { continue };
+            let whole = c.regex.first_secret(secret).is_some_and(|s| s.start == 0 && s.end == secret.len());
+            if whole && r.checksum.is_none_or(|kind| checksum::validate(kind, secret)) {
+                return false;
+            }
+        }
+        claimed
+    }
+
+    /// Keywords of specific rules that are token prefixes (they hold a `_` or `-` and are at
+    /// least three bytes long), lowercased, with their rule.
+    fn prefixes(&self) -> &[(String, usize)] {
+        self.prefixes.get_or_init(|| {
+            let mut out = Vec::new();
+            for (ri, r) in self.rules.iter().enumerate() {
+                if r.generic {
+                    continue;
+                }
+                for k in &r.keywords {
+                    let k = k.to_ascii_lowercase();
+                    let sep = k.bytes().position(|b| matches!(b, b'_' | b'-'));
+                    if k.len() >= 3
+                        && sep.is_some_and(|i| i >= 1)
+                        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    {
+                        out.push((k, ri));
+                    }
+                }
+            }
+            out
         })
     }
+}
+
+/// A match's secret, for [`Engine::accept`].
+struct Found<'a> {
+    data: &'a [u8],
+    /// Where the match starts.
+    at: usize,
+    span: std::ops::Range<usize>,
+    /// Whether the secret is a call's argument (see [`SECRET_GROUPS`]).
+    argument: bool,
+    path: Option<&'a str>,
+}
+
+/// Where the search for a rule's next match starts after a match at `start..end` whose secret
+/// starts at `secret`: after the match, or for a rejected match of a rule with a value model,
+/// at the rejected value (which may hold the key of the next match); always past `start`, and
+/// past an empty match.
+fn resume_at(rule: &Rule, accepted: bool, start: usize, end: usize, secret: usize) -> usize {
+    let next = if !accepted && rule.model.is_some() { secret } else { end };
+    next.max(start + 1)
 }
 
 /// Inputs shorter than this are walked as one lane.
@@ -543,5 +671,28 @@ negative_examples = ["token="]
     fn overlapping_matches_keep_the_more_specific_rule() {
         let e = engine(RULES);
         assert_eq!(ids(&e, b"sk_live_hV7mQ2xR9pLk4sNw"), vec!["long"]);
+    }
+
+    #[test]
+    fn a_jwt_assigned_to_a_token_key_is_one_finding() {
+        // The JWT rule and the generic assignment rule match the same value; its base64 header and
+        // payload decode to text that must not give another finding either (see scan.rs).
+        let rules = crate::rules::builtin().expect("built-in rules");
+        let e = Engine::new(rules).expect("engine");
+        let jwt = e.rules().iter().find(|r| r.id == "jwt").and_then(|r| r.examples.first()).expect("example");
+        let token = jwt.rsplit(' ').next().expect("token");
+        for line in [format!("token = \"{token}\""), format!("AUTH_TOKEN={token}"), format!("<token>{token}</token>")] {
+            assert_eq!(ids(&e, line.as_bytes()), vec!["jwt"], "{line}");
+        }
+    }
+
+    #[test]
+    fn a_generic_value_that_a_provider_rule_rejects_is_not_reported() {
+        let rules = crate::rules::builtin().expect("built-in rules");
+        let e = Engine::new(rules).expect("engine");
+        // `sk_prod_` is no Stripe key; a GitHub token with a wrong checksum is a typo or made up.
+        assert!(ids(&e, b"stripe_token = \"sk_prod_4eC39HqLyjWDarjtT1zdp7dc9Lk2\"").is_empty());
+        assert!(ids(&e, b"telegram_token = \"9548:Almxw43nkluq8roqhzps17k9su5y1akd32_\"").is_empty());
+        assert_eq!(ids(&e, b"stripe_token = \"rq4eC39HqLyjWDarjtT1zdp7dc9Lk2\""), vec!["generic-secret-assignment"]);
     }
 }

@@ -114,6 +114,24 @@ impl Checksum {
     }
 }
 
+/// What a value assigned to a secret-named key must look like to be reported (generic
+/// assignment rules; see [`crate::engine::falsepos::value_fits`]). The key is the identifier
+/// around the start of the match, which begins at the rule's keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValueModel {
+    /// A secret or token: random-looking (hex and UUIDs included), not an identifier, path,
+    /// expression or placeholder, under a key whose last word is not `id`, `name`, `url`, ….
+    Secret,
+    /// A password: any value that is not a placeholder (`changeme`, `${VAR}`, `****`, the key's
+    /// own name, …), whatever its entropy, under a key that names a password. Unquoted values
+    /// in source code are expressions.
+    Password,
+    /// A password in a credential format that says where it is (URL user information, a
+    /// `.netrc` or `.pgpass` line, a command's password option): the password model, with no key.
+    Credential,
+}
+
 /// One rule as written in a rule file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +159,8 @@ struct RuleSpec {
     example_path: Option<String>,
     #[serde(default)]
     generic: bool,
+    #[serde(default)]
+    model: Option<ValueModel>,
     #[serde(default)]
     stopwords: Vec<String>,
     #[serde(default)]
@@ -191,6 +211,8 @@ pub struct Rule {
     pub example_path: Option<String>,
     /// A generic (context) rule: extra false-positive filters apply.
     pub generic: bool,
+    /// The value model of a generic assignment rule, used instead of the generic-noise filter.
+    pub model: Option<ValueModel>,
     /// Lowercased stopwords: the secret is dropped if it contains one.
     pub stopwords: Vec<String>,
     /// Regexes that drop a secret they match.
@@ -309,6 +331,9 @@ fn validate(spec: RuleSpec, origin: RuleOrigin, lines: &mut LineIndex<'_>) -> Re
     }
     let regex_line = lines.line(spec.regex.span().start);
     let regex = spec.regex.get_ref().clone();
+    if spec.model.is_some() && !spec.generic {
+        return Err(err(line, "field `model` needs `generic = true`".into()));
+    }
     // The regex's real capture names, not its text: `\(?P<secret>x\)` has no group at all.
     // A regex that does not parse is reported with its syntax error when it is compiled.
     let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&regex);
@@ -356,6 +381,7 @@ fn validate(spec: RuleSpec, origin: RuleOrigin, lines: &mut LineIndex<'_>) -> Re
         path: spec.path,
         example_path: spec.example_path,
         generic: spec.generic,
+        model: spec.model,
         stopwords: spec.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
         allow: spec.allow,
         examples: spec.examples,

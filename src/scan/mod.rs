@@ -265,7 +265,15 @@ impl Scanner {
             let (start, end) = outer.unwrap_or((seg.start, seg.end));
             let mut found = Vec::new();
             self.engine.find(&seg.text, Some(origin.path), &mut state.scratch, &mut found);
-            for m in found.iter().filter(|m| m.end > seg.decoded_at) {
+            // Only secrets inside the decoded bytes (the line's text before them is context for
+            // a key), and none from a run that lies inside a secret already reported in plain
+            // text (the header and payload of a JWT): one secret at one place is one finding.
+            let inside_plain =
+                |f: &Finding| f.encoding.is_none() && f.offset <= start && end <= f.offset + f.secret_length;
+            if result.findings.iter().any(inside_plain) {
+                continue;
+            }
+            for m in found.iter().filter(|m| m.start >= seg.decoded_at) {
                 let secret = &seg.text[m.start..m.end];
                 let digest = finding::digest(secret);
                 let rule_id = &self.engine.rules()[m.rule].id;
