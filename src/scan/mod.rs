@@ -217,6 +217,11 @@ impl Scanner {
             result.suppressed += 1;
             return;
         }
+        // A rule that matched only part of the token (a generic rule's value stops at `&`) gives
+        // way: one secret at one place is one finding, and the registry knows this one exactly.
+        result.hits.retain(|h| {
+            h.finding.encoding.is_some() || h.offset >= m.end || h.offset + h.finding.secret_length <= m.start
+        });
         let (line, column) = lines.locate(m.start);
         let end = end_position(data, m.end, lines);
         let span = Span { offset: m.start, line, column, end_line: end.0, end_column: end.1 };
@@ -268,9 +273,10 @@ impl Scanner {
             // Only secrets inside the decoded bytes (the line's text before them is context for
             // a key), and none from a run that lies inside a secret already reported in plain
             // text (the header and payload of a JWT): one secret at one place is one finding.
-            let inside_plain =
-                |f: &Finding| f.encoding.is_none() && f.offset <= start && end <= f.offset + f.secret_length;
-            if result.findings.iter().any(inside_plain) {
+            let inside_plain = |h: &Hit| {
+                h.finding.encoding.is_none() && h.offset <= start && end <= h.offset + h.finding.secret_length
+            };
+            if result.hits.iter().any(inside_plain) {
                 continue;
             }
             for m in found.iter().filter(|m| m.start >= seg.decoded_at) {
