@@ -1,0 +1,162 @@
+//! Tests of the engine: keyword lanes, anchored rules, overlaps.
+
+use super::*;
+use crate::rules::parse_rules;
+
+#[test]
+fn lanes_find_every_keyword_occurrence_a_plain_search_finds() {
+    // Keywords planted at seeded positions (across lane boundaries too) in inputs of lengths
+    // around the lane threshold: the laned walk must report the same set of keywords as the
+    // automaton's own overlapping search.
+    let keywords = ["ghp_", "key", "secret_access_key", "-----begin rsa private key-----", "ac", "sk_live_"];
+    let dfa =
+        DFA::builder().ascii_case_insensitive(true).match_kind(MatchKind::Standard).build(keywords).expect("automaton");
+    let plain = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(keywords).expect("automaton");
+    let longest = keywords.iter().map(|k| k.len()).max().unwrap_or(0);
+    let mut rng = crate::testutil::XorShift::new(0x5851_f42d_4c95_7f2du64);
+    let mut next = move || rng.next();
+    for round in 0..400 {
+        let len = MIN_LANED - 64 + (next() % 2048) as usize;
+        let mut data: Vec<u8> = (0..len).map(|_| b"xyz .=_\n"[(next() % 8) as usize]).collect();
+        for _ in 0..(round % 4) {
+            let kw = keywords[(next() % keywords.len() as u64) as usize].to_ascii_uppercase();
+            let at = (next() as usize) % (len - kw.len());
+            data[at..at + kw.len()].copy_from_slice(kw.as_bytes());
+        }
+        let mut want: Vec<usize> = plain.find_overlapping_iter(&data).map(|m| m.pattern().as_usize()).collect();
+        want.sort_unstable();
+        want.dedup();
+        let mut got = Vec::new();
+        keywords_in(&dfa, longest, &data, |p, _| got.push(p.as_usize()));
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got, want, "round {round}");
+    }
+}
+
+#[test]
+fn anchored_rules_find_what_a_search_of_the_whole_input_finds() {
+    // Every built-in example, planted (several times, in both cases) in seeded noise with
+    // keyword fragments: the engine must report the same matches as the same engine with
+    // every rule searched over the whole input.
+    let rules = crate::rules::builtin().expect("built-in rules");
+    let fast = Engine::new(rules.clone()).expect("engine");
+    fast.compile_all().expect("rules compile");
+    let is_anchored = |ri: usize| fast.compiled(ri).is_some_and(|c| matches!(c.regex, RuleRegex::Anchored(_)));
+    assert!((0..fast.rules.len()).filter(|&ri| is_anchored(ri)).count() >= 20, "few anchored rules");
+    let generic = fast.rules.iter().position(|r| r.id == "generic-secret-assignment").expect("rule");
+    assert!(is_anchored(generic));
+    let mut whole = Engine::new(rules).expect("engine");
+    whole.may_anchor.iter_mut().for_each(|a| *a = false);
+    whole.pattern_anchors.iter_mut().for_each(|a| *a = false);
+    let examples: Vec<&String> = fast.rules.iter().flat_map(|r| r.examples.iter()).collect();
+    let mut rng = crate::testutil::XorShift::new(0x9e37_79b9_7f4a_7c15u64);
+    let mut next = move || rng.next();
+    let mut anchored_matches = 0;
+    for round in 0..300 {
+        let mut data = Vec::new();
+        for _ in 0..(1 + round % 6) {
+            let noise = (next() % 300) as usize;
+            data.extend((0..noise).map(|_| b"ab =:'\"\n_-tokenpassword"[(next() % 21) as usize]));
+            let ex = examples[(next() % examples.len() as u64) as usize];
+            if next() % 4 == 0 {
+                data.extend(ex.to_ascii_uppercase().as_bytes());
+            } else {
+                data.extend(ex.as_bytes());
+            }
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        fast.find(&data, Some("x.txt"), &mut Scratch::default(), &mut a);
+        whole.find(&data, Some("x.txt"), &mut Scratch::default(), &mut b);
+        assert_eq!(a, b, "round {round}: {:?}", String::from_utf8_lossy(&data));
+        anchored_matches += a.iter().filter(|m| is_anchored(m.rule)).count();
+    }
+    assert!(anchored_matches > 100, "only {anchored_matches} matches of anchored rules");
+}
+
+fn engine(text: &str) -> Engine {
+    Engine::new(parse_rules("t.toml", text, false).expect("rules")).expect("engine")
+}
+
+const RULES: &str = r#"
+[[rule]]
+id = "short"
+name = "Short prefix"
+severity = "low"
+keywords = ["sk_"]
+regex = '''(?P<secret>sk_[a-z]{4}_[A-Za-z0-9]{16})'''
+examples = ["sk_abcd_hV7mQ2xR9pLk4sNw"]
+negative_examples = ["sk_"]
+
+[[rule]]
+id = "long"
+name = "Long prefix"
+severity = "high"
+precision = "very-high"
+keywords = ["sk_live_"]
+regex = '''(?P<secret>sk_live_[A-Za-z0-9]{16})'''
+examples = ["sk_live_hV7mQ2xR9pLk4sNw"]
+negative_examples = ["sk_live_"]
+
+[[rule]]
+id = "tok"
+name = "Token word"
+severity = "low"
+keywords = ["token"]
+regex = '''token=(?P<secret>[A-Za-z0-9]{16})'''
+examples = ["token=hV7mQ2xR9pLk4sNw"]
+negative_examples = ["token="]
+"#;
+
+fn ids(e: &Engine, data: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    e.find(data, Some("x.txt"), &mut Scratch::default(), &mut out);
+    let mut ids: Vec<String> = out.iter().map(|m| e.rules()[m.rule].id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_keyword_that_prefixes_a_longer_one_still_selects_its_rules() {
+    let e = engine(RULES);
+    // Only "sk_live_" occurs as a keyword start; the "sk_" rule must still run.
+    assert_eq!(ids(&e, b"x sk_live_hV7mQ2xR9pLk4sNw y"), vec!["long"]);
+    assert_eq!(ids(&e, b"sk_live_hV7mQ2xR9pLk4sNw sk_abcd_hV7mQ2xR9pLk4sNw"), vec!["long", "short"]);
+}
+
+#[test]
+fn overlapping_keywords_are_all_seen() {
+    let e = engine(RULES);
+    // "sk_" ... "token" overlap in "sk_token=..."; both keywords must be seen.
+    assert_eq!(ids(&e, b"mask_token=hV7mQ2xR9pLk4sNw"), vec!["tok"]);
+    assert_eq!(ids(&e, b"TOKEN=hV7mQ2xR9pLk4sNw token=hV7mQ2xR9pLk4sNx"), vec!["tok"]);
+}
+
+#[test]
+fn overlapping_matches_keep_the_more_specific_rule() {
+    let e = engine(RULES);
+    assert_eq!(ids(&e, b"sk_live_hV7mQ2xR9pLk4sNw"), vec!["long"]);
+}
+
+#[test]
+fn a_jwt_assigned_to_a_token_key_is_one_finding() {
+    // The JWT rule and the generic assignment rule match the same value; its base64 header and
+    // payload decode to text that must not give another finding either (see scan.rs).
+    let rules = crate::rules::builtin().expect("built-in rules");
+    let e = Engine::new(rules).expect("engine");
+    let jwt = e.rules().iter().find(|r| r.id == "jwt").and_then(|r| r.examples.first()).expect("example");
+    let token = jwt.rsplit(' ').next().expect("token");
+    for line in [format!("token = \"{token}\""), format!("AUTH_TOKEN={token}"), format!("<token>{token}</token>")] {
+        assert_eq!(ids(&e, line.as_bytes()), vec!["jwt"], "{line}");
+    }
+}
+
+#[test]
+fn a_generic_value_that_a_provider_rule_rejects_is_not_reported() {
+    let rules = crate::rules::builtin().expect("built-in rules");
+    let e = Engine::new(rules).expect("engine");
+    // `sk_prod_` is no Stripe key; a GitHub token with a wrong checksum is a typo or made up.
+    assert!(ids(&e, b"stripe_token = \"sk_prod_4eC39HqLyjWDarjtT1zdp7dc9Lk2\"").is_empty());
+    assert!(ids(&e, b"telegram_token = \"9548:Almxw43nkluq8roqhzps17k9su5y1akd32_\"").is_empty());
+    assert_eq!(ids(&e, b"stripe_token = \"rq4eC39HqLyjWDarjtT1zdp7dc9Lk2\""), vec!["generic-secret-assignment"]);
+}

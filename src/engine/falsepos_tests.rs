@@ -1,0 +1,134 @@
+//! Tests of the false-positive filters and value models.
+
+use super::*;
+
+#[test]
+fn placeholders_are_recognised() {
+    for p in [
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        "${GITHUB_TOKEN}",
+        "{{ .Values.token }}",
+        "<your-token>",
+        "changeme",
+        "aaaaaaaaaaaaaaaa",
+        "sk_live_1234567890abcdefghijklmn",
+        "1bcdefghij2bcdefghij3bcdefghij4bcdefghij",
+    ] {
+        assert!(is_placeholder(p.as_bytes()), "{p}");
+    }
+    assert!(!is_placeholder(b"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")); // ndaguard:allow (generated test token)
+}
+
+#[test]
+fn generated_paths() {
+    assert!(is_generated_path("web/package-lock.json"));
+    assert!(is_generated_path("go.sum"));
+    assert!(is_generated_path("static/app.min.js"));
+    assert!(!is_generated_path("src/settings.py"));
+}
+
+#[test]
+fn generic_noise() {
+    for n in [
+        "550e8400-e29b-41d4-a716-446655440000",
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "sha512-abcdefg",
+        "get_password()",
+        "settings.SECRET_KEY",
+        "MY_SECRET_NAME",
+        "/etc/ssl/private/key.pem",
+        "pbkdf2_sha256$30000$Vo0VlMnkR4Bk$qEvtdyZRWTcOsCnI/oQ7fVOu1XAURIZYoOZ3iq8Dr4M=",
+        "$2b$12$KIXQJQb7Ff8s0Yb3sFQ2Ue7b6m1Fh6k8Q2Yy0sS4tRz8aWq9Lx1Ay",
+        "FORBIDDEN_VALUE2",
+        "max_retry_count3",
+    ] {
+        assert!(is_generic_noise(n.as_bytes()), "{n}");
+    }
+    assert!(!is_generic_noise(b"hV7mQ2xR9pLk4sNw8bTz"));
+    assert!(!is_generic_noise(b"Xk3_v9Qm_2LpW7"));
+}
+
+fn fits(model: crate::rules::ValueModel, line: &str, value: &str, path: &str) -> bool {
+    let start = line.find(value).expect("value in line");
+    // The engine tries each keyword; the last one before the value names it.
+    let at = ["pass", "pwd", "secret", "token", "key", "auth", "credential"]
+        .iter()
+        .filter_map(|k| line[..start].to_ascii_lowercase().rfind(k))
+        .max()
+        .unwrap_or(0);
+    let a = Assignment {
+        data: line.as_bytes(),
+        at,
+        span: start..start + value.len(),
+        argument: line.contains("\", \"") || line.contains("', '"),
+        path: Some(path),
+    };
+    value_fits(model, &a)
+}
+
+#[test]
+fn secret_model_reads_the_key_and_the_value() {
+    use crate::rules::ValueModel::Secret;
+    let tok = "hV7mQ2xR9pLk4sNw8bTz";
+    for line in [
+        format!("api_token = \"{tok}\""),
+        format!("var deployToken string = \"{tok}\""),
+        format!("STRIPE_KEY := {tok}"),
+        format!("System.setProperty(\"SERVICE_SECRET\", \"{tok}\")"),
+        format!("<add key=\"PaymentApiKey\" value=\"{tok}\" />"),
+        "client_secret = \"0dd1c570d7579ea44a1f8bb034262aa0\"".to_string(),
+    ] {
+        let value = line.split(['"', ' ']).find(|w| w.len() >= 20).expect("value");
+        assert!(fits(Secret, &line, value, "app.py"), "{line}");
+    }
+    for (line, value) in [
+        (format!("token_id = \"{tok}\""), tok),
+        (format!("publicToken = \"{tok}\""), tok),
+        (format!("csrf_token: {tok}"), tok),
+        (format!("cache_key = \"{tok}\""), tok),
+        (format!("key = \"{tok}\""), tok),
+        ("SECRET_NAME = \"Ed25519.BlindKeySignatures\"".to_string(), "Ed25519.BlindKeySignatures"),
+        ("token = \"AgencyIdentificationCodeContentType\"".to_string(), "AgencyIdentificationCodeContentType"),
+        ("auth_token = \"Summer2024!\"".to_string(), "Summer2024!"),
+        ("fields = [\"email\", \"password\", \"date_of_birth3\"]".to_string(), "date_of_birth3"),
+    ] {
+        assert!(!fits(Secret, &line, value, "app.py"), "{line}");
+    }
+}
+
+#[test]
+fn password_model_reports_weak_passwords_but_not_placeholders() {
+    use crate::rules::ValueModel::Password;
+    for (line, value, path) in [
+        ("DB_PASSWORD=winter42", "winter42", ".env"),
+        ("password: Summer2024!", "Summer2024!", "config.yml"),
+        ("define('DB_PASSWORD', 'wordpress7');", "wordpress7", "wp-config.php"),
+        ("\"Server=db;User Id=app;Password=bluefish9;Encrypt=true\"", "bluefish9", "Db.cs"),
+    ] {
+        assert!(fits(Password, line, value, path), "{line}");
+    }
+    for (line, value, path) in [
+        ("password: changeme", "changeme", "config.yml"),
+        ("password = \"${DB_PASSWORD}\"", "${DB_PASSWORD}", "app.py"),
+        ("password: \"********\"", "********", "config.yml"),
+        ("password: your_password", "your_password", "config.yml"),
+        ("password: test123", "test123", "config.yml"),
+        ("password = 'P@ssw0rd'", "P@ssw0rd", "app.py"),
+        ("password = pwd_input", "pwd_input", "app.py"),
+        ("PASSWORD=password", "password", ".env"),
+        ("server->password = \"anonymous@\"", "anonymous@", "ftp.c"),
+        ("encode(\"password\", \"salt42x\")", "salt42x", "test.py"),
+        ("<input type=\"password\" name=\"field4x\">", "field4x", "form.html"),
+    ] {
+        assert!(!fits(Password, line, value, path), "{line}");
+    }
+}
+
+#[test]
+fn malformed_bot_tokens() {
+    assert!(is_malformed_bot_token(b"9548:almxw43nkluq8roqhzps17k9su5y1akd32_"));
+    assert!(is_malformed_bot_token(b"65425877:ahello1b28kfcxuzk1phu00k-59fr94bu-gr_2z_"));
+    assert!(!is_malformed_bot_token(b"110201543:aahdqtcvch1vgwjxfseofsas0k5paldsaw1"));
+    assert!(!is_malformed_bot_token(b"abc:def"));
+}
