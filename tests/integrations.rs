@@ -317,7 +317,18 @@ fn action_yml_declares_every_input_it_uses() {
         .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':'))
         .map(|l| l.trim().trim_end_matches(':'))
         .collect();
-    for want in ["path", "args", "config", "registry", "sarif-file", "upload-sarif", "fail-on", "version"] {
+    for want in [
+        "path",
+        "args",
+        "config",
+        "registry",
+        "sarif-file",
+        "upload-sarif",
+        "fail-on",
+        "install",
+        "history",
+        "category",
+    ] {
         assert!(declared.contains(&want), "input {want} is not declared: {declared:?}");
     }
     let used = regex::Regex::new(r"inputs\.([A-Za-z0-9_-]+)").expect("regex");
@@ -329,5 +340,7 @@ fn action_yml_declares_every_input_it_uses() {
         assert!(["findings", "breaches", "sarif-file", "exit-code"].contains(&&c[1]), "unknown output {}", &c[1]);
     }
     assert!(text.contains("upload-sarif") && text.contains("default: \"true\""), "upload-sarif defaults to true");
-    assert!(text.contains("cargo install --locked --path"), "builds from its own source");
+    let install =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action/install.sh")).expect("install.sh");
+    assert!(install.contains("cargo install --locked --path"), "builds from its own source when there is no release");
 }
