@@ -45,3 +45,15 @@ cat "$work/out.txt"
 [ "$rc" -eq 1 ] || { echo "FAIL: the wheel's ndaguard exited $rc on a file with a key (expected 1)"; exit 1; }
 if grep -qF "$key" "$work/out.txt"; then echo "FAIL: the report printed the key"; exit 1; fi
 echo "ok -- the wheel's ndaguard ($got) installs without Rust and finds a planted key"
+
+# The release's completions and manual pages archive (.github/release-extras.sh), made from a
+# release-shaped archive of this build.
+name="ndaguard-$version-x86_64-unknown-linux-musl"
+mkdir -p "$work/rel/$name"
+cp target/release/ndaguard LICENSE README.md CHANGELOG.md "$work/rel/$name/"
+tar -C "$work/rel" -czf "$work/rel/$name.tar.gz" "$name"
+bash .github/release-extras.sh "$version" "$work/rel" > "$work/extras.txt"
+for f in completions/ndaguard.bash completions/_ndaguard completions/ndaguard.fish man/ndaguard.1 man/ndaguard-scan.1; do
+  grep -qx "ndaguard-$version-completions-man/$f" "$work/extras.txt" || { cat "$work/extras.txt"; echo "FAIL: the extras archive lacks $f"; exit 1; }
+done
+echo "ok -- release extras: $(wc -l < "$work/extras.txt") entries (completions for 5 shells, manual pages)"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the .ci scripts: installs the pinned Python and node tools they use, once per machine
 # (a venv and a node prefix under $TMPDIR, reused when their pins match), and exports
 # CI_VENV (bin/pre-commit, bin/zizmor, bin/maturin, bin/check-jsonschema) and CI_NODE_MODULES.
