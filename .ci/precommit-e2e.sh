@@ -4,7 +4,8 @@
 # that .ci/package.sh built (no index, no cargo on PATH). Then:
 #   1. a commit with a staged secret is refused, with a message that names it (redacted);
 #   2. a clean commit is accepted;
-#   3. `pre-commit run --all-files` fails on a secret that is already committed.
+#   3. `pre-commit run --all-files` fails on a secret that is already committed, and
+#      `pre-commit run --files OTHER` does not (the hook scans the file names it is given).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 . "$here/.ci/tools.sh"
@@ -62,17 +63,20 @@ if grep -qF "$token" "$work/out.txt"; then echo "FAIL: the hook printed the secr
 [ "$(git rev-list --count HEAD)" = 1 ] || { echo "FAIL: a commit was made"; exit 1; }
 echo "ok -- the staged secret was refused"
 
-# 2. A clean commit is accepted.
+# 2. A clean commit is accepted, though an untracked file holds a secret: the hooks scan what is
+# committed (the index; the file names pre-commit passes), not the rest of the working tree.
 git reset -q leak.txt
-rm leak.txt
+mv leak.txt untracked-leak.txt
 echo "nothing secret" > fine.txt
 git add fine.txt
 git commit -q -m fine
 [ "$(git rev-list --count HEAD)" = 2 ] || { echo "FAIL: the clean commit was not made"; exit 1; }
-echo "ok -- the clean commit was accepted"
+rm untracked-leak.txt
+echo "ok -- the clean commit was accepted (an untracked file with a secret did not block it)"
 
 # 3. A secret committed past the hooks fails `pre-commit run --all-files` (what pre-commit.ci and
-# CI jobs run), through the ndaguard-files hook; the staged hook has nothing staged to scan.
+# CI jobs run), through the ndaguard-files hook, which gets every tracked file's name; the
+# staged hook has nothing staged to scan.
 echo "token = $token" > committed.txt
 git add committed.txt
 git commit -q --no-verify -m "committed past the hook"
@@ -83,6 +87,8 @@ cat "$work/all.txt"
 grep -q "committed.txt:1:9  github-pat-classic  critical  ghp_…(40)" "$work/all.txt" || { echo "FAIL: --all-files did not name the committed secret"; exit 1; }
 if grep -qF "$token" "$work/all.txt"; then echo "FAIL: the hook printed the secret"; exit 1; fi
 echo "ok -- pre-commit run --all-files failed on the committed secret"
+pre-commit run --files fine.txt >"$work/files.txt" 2>&1 || { cat "$work/files.txt"; echo "FAIL: pre-commit run --files fine.txt scanned more than fine.txt"; exit 1; }
+echo "ok -- pre-commit run --files fine.txt passes: ndaguard-files scans the names it is given"
 git rm -q committed.txt
 git commit -q --no-verify -m "remove it"
 pre-commit run --all-files >"$work/all.txt" 2>&1 || { cat "$work/all.txt"; echo "FAIL: --all-files failed on a clean tree"; exit 1; }
