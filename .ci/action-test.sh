@@ -182,7 +182,7 @@ cat "$work/b1.txt"
 set +e; run_ci "$work/c1" pull_request "$work/pr.json" > "$work/b1-scan.txt" 2>&1; rc=$?; set -e
 cat "$work/b1-scan.txt"
 [ "$rc" = 1 ] || fail "ci github exited $rc, expected 1 (the pull request's secret)"
-grep -q "^new.txt:1:9  github-pat-classic" "$work/b1-scan.txt" || fail "the pull request's secret was not reported"
+grep -q "^| new.txt:1:9  github-pat-classic" "$work/b1-scan.txt" || fail "the pull request's secret was not reported"
 if grep -q "old.txt" "$work/b1-scan.txt"; then fail "the old secret was reported: the range was widened"; fi
 if grep -q "scanned the tree" "$work/b1-scan.txt"; then fail "ci github fell back to the tree"; fi
 ok "shallow pull request: deepened to the merge base, and only what the pull request adds was scanned"
