@@ -19,6 +19,17 @@ pub(crate) const MAX_CONFIG_FILE: u64 = 16 * 1024 * 1024;
 /// 400 MiB).
 pub(crate) const MAX_DATA_FILE: u64 = 1024 * 1024 * 1024;
 
+/// Opens `path` for reading without waiting: with `O_NONBLOCK`, so that opening a named pipe
+/// nobody writes to returns at once instead of blocking forever, and returns the metadata of the
+/// open handle (not of the path: a file swapped for a pipe after a check is seen as the pipe).
+/// The caller checks the type; `O_NONBLOCK` changes nothing for reading a regular file.
+pub(crate) fn open_no_wait(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    let file =
+        std::fs::OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)?;
+    let meta = file.metadata()?;
+    Ok((file, meta))
+}
+
 /// Reads the regular file `path` as UTF-8 text of at most `limit` bytes; anything else is an
 /// error naming the file.
 pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String> {
@@ -32,12 +43,7 @@ pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String> {
 
 /// Reads the regular file `path`, at most `limit` bytes (see [`read_text`]).
 pub(crate) fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    let (file, meta) = open_no_wait(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
         let kind = if meta.is_dir() { "a folder" } else { "not a regular file (a device, pipe or socket)" };
         return Err(Error::invalid(path.display().to_string(), None, format!("is {kind}; expected a file")));

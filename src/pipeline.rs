@@ -4,7 +4,7 @@
 //! It owns threads, shared collectors and the progress line; it has no format- or
 //! rule-specific code.
 
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal, Read, Seek};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -135,11 +135,14 @@ impl Visitor for TreeVisitor<'_> {
                     });
                     return true;
                 }
-                let scanned = match self.scan_large(&path, &rel) {
-                    Some(s) => s,
-                    None => match tree::read_file(&path, self.max_file_size) {
-                        Content::Skip(reason, detail) => Scanned::skipped(reason, detail),
-                        Content::Text(data) => self.sink.scan(&data, None, Origin { path: &rel, provenance: None }),
+                let scanned = match tree::open_listed(&path) {
+                    Err((reason, detail)) => Scanned::skipped(reason, detail),
+                    Ok((mut file, size)) => match self.scan_large(&mut file, size, &rel) {
+                        Some(s) => s,
+                        None => match tree::read_open(file, size, self.max_file_size) {
+                            Content::Skip(reason, detail) => Scanned::skipped(reason, detail),
+                            Content::Text(data) => self.sink.scan(&data, None, Origin { path: &rel, provenance: None }),
+                        },
                     },
                 };
                 self.add(&path, &rel, scanned);
@@ -171,15 +174,10 @@ impl TreeVisitor<'_> {
 
     /// Scans a file larger than one chunk in bounded memory; `None` if the file is small (or
     /// UTF-16, which is transcoded whole) and the caller should read it at once.
-    fn scan_large(&mut self, path: &Path, rel: &str) -> Option<Scanned> {
-        let size = std::fs::metadata(path).ok()?.len();
+    fn scan_large(&mut self, file: &mut std::fs::File, size: u64, rel: &str) -> Option<Scanned> {
         if size <= STREAM_ABOVE as u64 || size > self.max_file_size {
             return None;
         }
-        let mut file = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) => return Some(Scanned::skipped(SkipReason::Unreadable, e.to_string())),
-        };
         let mut probe = vec![0u8; tree::PROBE];
         let n = match file.read(&mut probe) {
             Ok(n) => n,
@@ -187,13 +185,17 @@ impl TreeVisitor<'_> {
         };
         probe.truncate(n);
         if tree::has_utf16_bom(&probe) {
-            return None;
+            // Read again from the start, whole.
+            return match file.rewind() {
+                Ok(()) => None,
+                Err(e) => Some(Scanned::skipped(SkipReason::Unreadable, e.to_string())),
+            };
         }
         if tree::is_binary(&probe) {
             return Some(Scanned::skipped(SkipReason::Binary, tree::BINARY_DETAIL.into()));
         }
         let origin = Origin { path: rel, provenance: None };
-        Some(match self.sink.scan_stream(&mut file, probe, origin) {
+        Some(match self.sink.scan_stream(file, probe, origin) {
             Ok(s) => s,
             Err(e) => Scanned::skipped(SkipReason::Unreadable, format!("read failed mid-file: {e}")),
         })

@@ -9,6 +9,7 @@ mod fuzz_smoke;
 mod git;
 mod hooks;
 mod hostile;
+mod hostile_io;
 mod incident;
 mod integrations;
 mod registry;

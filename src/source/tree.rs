@@ -112,11 +112,13 @@ fn ignored_named_files(roots: &[WalkRoot], top: &Path) -> HashSet<PathBuf> {
         for folder in dir.ancestors() {
             let list = lists.entry(folder.to_path_buf()).or_insert_with(|| {
                 let path = folder.join(IGNORE_FILE);
-                path.is_file().then(|| {
-                    let mut b = ignore::gitignore::GitignoreBuilder::new(folder);
-                    b.add(&path);
-                    b.build().ok()
-                })?
+                // Read through the safe reader: a named pipe here must not block the scan.
+                let text = crate::input::read_text(&path, crate::input::MAX_CONFIG_FILE).ok()?;
+                let mut b = ignore::gitignore::GitignoreBuilder::new(folder);
+                for line in text.lines() {
+                    let _ = b.add_line(Some(path.clone()), line);
+                }
+                b.build().ok()
             });
             let verdict = list.as_ref().map(|gi| gi.matched_path_or_any_parents(&file, false));
             match verdict {
@@ -135,19 +137,105 @@ fn ignored_named_files(roots: &[WalkRoot], top: &Path) -> HashSet<PathBuf> {
     out
 }
 
+/// The ignore files the `ignore` crate opens in each folder it walks (and in the folders above a
+/// root). It opens them itself, with a plain blocking `open`: a named pipe there would block the
+/// walk forever, and a symbolic link to `/dev/zero` would fill memory.
+const IGNORE_NAMES: [&str; 4] = [".gitignore", ".ignore", IGNORE_FILE, ".git/info/exclude"];
+
+/// The first ignore file in `dir` that exists but is neither a regular file nor a folder (a named
+/// pipe, a device, a socket, or a symbolic link to one).
+fn unsafe_ignore_file(dir: &Path) -> Option<PathBuf> {
+    IGNORE_NAMES.iter().map(|n| dir.join(n)).find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()))
+}
+
+/// Why a folder was walked without its ignore files.
+const UNSAFE_IGNORE_DETAIL: &str = "an ignore file that is not a regular file (a named pipe or device) was not read; \
+     ignore files in and under its folder were not honoured, so everything there was scanned";
+
+/// What the walk's threads share.
+struct Walk {
+    namer: Namer,
+    /// Files named as roots that `.ndaguardignore` excludes.
+    ignored: HashSet<PathBuf>,
+    /// Folders holding an unsafe ignore file (with that file), to walk again without ignore files.
+    unsafe_dirs: std::sync::Mutex<Vec<(PathBuf, PathBuf)>>,
+    /// Unsafe ignore files, reported once (not again when the second walk meets them).
+    unsafe_files: std::sync::OnceLock<HashSet<PathBuf>>,
+    /// A visitor asked to stop.
+    stopped: std::sync::atomic::AtomicBool,
+    /// Whether ignore files are honoured (not `--no-ignore`).
+    honour: bool,
+}
+
 /// Walks `roots` in parallel; `make` builds one visitor per worker thread. `top` is the highest
 /// folder whose `.ndaguardignore` applies to a file named as a root.
+///
+/// A folder holding an ignore file that is not a regular file (or a root below such a folder) is
+/// not read with ignore files: the walk leaves it out, and a second walk scans it whole after
+/// reporting that ignore file as skipped.
 pub(crate) fn walk<'s, F, V>(roots: &[WalkRoot], top: &Path, opts: &WalkOptions, mut make: F)
 where
     F: FnMut() -> V,
     V: Visitor + 's,
 {
-    let Some(first) = roots.first() else { return };
-    let mut builder = WalkBuilder::new(&first.path);
-    for r in &roots[1..] {
-        builder.add(&r.path);
-    }
     let honour = !opts.no_ignore;
+    let mut unsafe_dirs = Vec::new();
+    let mut plain = Vec::new();
+    for r in roots {
+        let bad = honour.then(|| unsafe_root(&r.path)).flatten();
+        match bad {
+            Some(file) => unsafe_dirs.push((r.path.clone(), file)),
+            None => plain.push(r.path.clone()),
+        }
+    }
+    let shared = std::sync::Arc::new(Walk {
+        namer: Namer::new(roots),
+        ignored: if honour { ignored_named_files(roots, top) } else { HashSet::new() },
+        unsafe_dirs: std::sync::Mutex::new(unsafe_dirs),
+        unsafe_files: std::sync::OnceLock::new(),
+        stopped: std::sync::atomic::AtomicBool::new(false),
+        honour,
+    });
+    run_walk(&plain, honour, opts.threads, &shared, &mut make);
+    let dirs = std::mem::take(&mut *shared.unsafe_dirs.lock().unwrap_or_else(|p| p.into_inner()));
+    if dirs.is_empty() || shared.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let mut visitor = make();
+    for (_, file) in &dirs {
+        let path = shared.namer.name(file).1;
+        let skip = Skipped { path, reason: SkipReason::Special, detail: UNSAFE_IGNORE_DETAIL.into() };
+        if !visitor.visit(Walked::Skip(skip)) {
+            return;
+        }
+    }
+    drop(visitor);
+    let _ = shared.unsafe_files.set(dirs.iter().map(|(_, f)| f.clone()).collect());
+    let folders: Vec<PathBuf> = dirs.into_iter().map(|(d, _)| d).collect();
+    run_walk(&folders, false, opts.threads, &shared, &mut make);
+}
+
+/// The unsafe ignore file in the folder `root` or in a folder above it, if any.
+fn unsafe_root(root: &Path) -> Option<PathBuf> {
+    if !root.is_dir() {
+        return None;
+    }
+    let abs = root.canonicalize().ok()?;
+    abs.ancestors().find_map(unsafe_ignore_file)
+}
+
+/// One parallel walk of `paths`, with ignore files or without.
+fn run_walk<'s, F, V>(paths: &[PathBuf], honour: bool, threads: usize, shared: &std::sync::Arc<Walk>, make: &mut F)
+where
+    F: FnMut() -> V,
+    V: Visitor + 's,
+{
+    let Some(first) = paths.first() else { return };
+    let mut builder = WalkBuilder::new(first);
+    for p in &paths[1..] {
+        builder.add(p);
+    }
+    let filter = std::sync::Arc::clone(shared);
     builder
         .hidden(false)
         .parents(honour)
@@ -157,61 +245,73 @@ where
         .git_global(false)
         .require_git(false)
         .follow_links(false)
-        .threads(opts.threads)
-        .filter_entry(|e| e.file_name() != ".git" || e.depth() == 0);
+        .threads(threads)
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" && e.depth() > 0 {
+                return false;
+            }
+            if !honour || !e.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            let Some(file) = unsafe_ignore_file(e.path()) else { return true };
+            let mut dirs = filter.unsafe_dirs.lock().unwrap_or_else(|p| p.into_inner());
+            dirs.push((e.path().to_path_buf(), file));
+            false
+        });
     if honour {
         builder.add_custom_ignore_filename(IGNORE_FILE);
     }
-    let namer = std::sync::Arc::new(Namer::new(roots));
-    let ignored = std::sync::Arc::new(if honour { ignored_named_files(roots, top) } else { HashSet::new() });
     builder.build_parallel().run(|| {
         let mut visitor = make();
-        let namer = std::sync::Arc::clone(&namer);
-        let ignored = std::sync::Arc::clone(&ignored);
+        let shared = std::sync::Arc::clone(shared);
         Box::new(move |res| {
-            let entry = match res {
-                Ok(e) => e,
+            let keep_going = match res {
+                Ok(e) if shared.unsafe_files.get().is_some_and(|f| f.contains(e.path())) => true,
+                Ok(e) => entry(&shared, e).is_none_or(|item| visitor.visit(item)),
                 Err(err) => {
                     let (path, reason) = error_info(&err);
-                    let rel = path.as_deref().map(|p| namer.name(p).1).unwrap_or_else(|| "<walk>".to_string());
-                    let keep_going =
-                        visitor.visit(Walked::Skip(Skipped { path: rel, reason, detail: err.to_string() }));
-                    return if keep_going { WalkState::Continue } else { WalkState::Quit };
+                    let rel = path.as_deref().map(|p| shared.namer.name(p).1).unwrap_or_else(|| "<walk>".to_string());
+                    visitor.visit(Walked::Skip(Skipped { path: rel, reason, detail: err.to_string() }))
                 }
             };
-            let (root, rel) = namer.name(entry.path());
-            let Some(ft) = entry.file_type() else {
-                // stdin is never walked; an entry without a type is unusual: report it.
-                return cont(visitor.visit(Walked::Skip(Skipped {
-                    path: rel,
-                    reason: SkipReason::Special,
-                    detail: "unknown file type".into(),
-                })));
-            };
-            if ft.is_dir() {
-                return WalkState::Continue;
+            if !keep_going {
+                shared.stopped.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-            let named = entry.depth() == 0 && root.is_some_and(|r| r.named_file);
-            let item = if ft.is_file() && named && ignored.contains(entry.path()) {
-                Walked::Skip(Skipped {
-                    path: rel,
-                    reason: SkipReason::Allowlisted,
-                    detail: format!("excluded by {IGNORE_FILE}"),
-                })
-            } else if ft.is_file() {
-                Walked::File { path: entry.into_path(), rel }
-            } else if ft.is_symlink() {
-                Walked::Skip(Skipped {
-                    path: rel,
-                    reason: SkipReason::Symlink,
-                    detail: "symbolic link not followed".into(),
-                })
-            } else {
-                Walked::Skip(Skipped { path: rel, reason: SkipReason::Special, detail: "not a regular file".into() })
-            };
-            cont(visitor.visit(item))
+            cont(keep_going)
         })
     });
+}
+
+/// What the walk makes of one entry (`None` for a folder).
+fn entry(shared: &Walk, entry: ignore::DirEntry) -> Option<Walked> {
+    let (root, rel) = shared.namer.name(entry.path());
+    let Some(ft) = entry.file_type() else {
+        // stdin is never walked; an entry without a type is unusual: report it.
+        return Some(Walked::Skip(Skipped {
+            path: rel,
+            reason: SkipReason::Special,
+            detail: "unknown file type".into(),
+        }));
+    };
+    if ft.is_dir() {
+        return None;
+    }
+    let named = entry.depth() == 0 && root.is_some_and(|r| r.named_file);
+    Some(if ft.is_file() && named && shared.ignored.contains(entry.path()) {
+        Walked::Skip(Skipped {
+            path: rel,
+            reason: SkipReason::Allowlisted,
+            detail: format!("excluded by {IGNORE_FILE}"),
+        })
+    } else if ft.is_file() {
+        Walked::File { path: entry.into_path(), rel }
+    } else if ft.is_symlink() {
+        Walked::Skip(Skipped { path: rel, reason: SkipReason::Symlink, detail: "symbolic link not followed".into() })
+    } else {
+        let ignore_file = IGNORE_NAMES[..3].iter().any(|n| entry.file_name() == *n);
+        let detail = if ignore_file && shared.honour { UNSAFE_IGNORE_DETAIL } else { "not a regular file" };
+        Walked::Skip(Skipped { path: rel, reason: SkipReason::Special, detail: detail.into() })
+    })
 }
 
 fn cont(keep_going: bool) -> WalkState {
@@ -240,17 +340,21 @@ pub(crate) enum Content {
     Skip(SkipReason, String),
 }
 
-/// Reads `path` for scanning: files over `max_size` bytes and binary files are skipped; UTF-16
-/// text (with a byte-order mark) is transcoded to UTF-8.
-pub(crate) fn read_file(path: &Path, max_size: u64) -> Content {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => return Content::Skip(SkipReason::Unreadable, e.to_string()),
-    };
-    let size = match file.metadata() {
-        Ok(m) => m.len(),
-        Err(e) => return Content::Skip(SkipReason::Unreadable, e.to_string()),
-    };
+/// Opens a file the walk listed, for scanning, and gives its size. Never blocks and never reads
+/// anything but a regular file: the type is checked on the open handle, so a file replaced by a
+/// named pipe or a device after it was listed is skipped (`special`), not read.
+pub(crate) fn open_listed(path: &Path) -> Result<(File, u64), (SkipReason, String)> {
+    let (file, meta) = crate::input::open_no_wait(path).map_err(|e| (SkipReason::Unreadable, e.to_string()))?;
+    if !meta.is_file() {
+        return Err((SkipReason::Special, "not a regular file when opened (replaced after it was listed)".into()));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Reads a file [`open_listed`] opened, of `size` bytes, for scanning: files over `max_size`
+/// bytes and binary files are skipped; UTF-16 text (with a byte-order mark) is transcoded to
+/// UTF-8.
+pub(crate) fn read_open(mut file: File, size: u64, max_size: u64) -> Content {
     if size > max_size {
         return Content::Skip(SkipReason::TooLarge, format!("{size} bytes > limit of {max_size}"));
     }
@@ -367,6 +471,22 @@ mod tests {
         let be: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
         assert_eq!(decode_utf16(&be).as_deref(), Some(text.as_bytes()));
         assert_eq!(decode_utf16(text.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_file_replaced_by_a_named_pipe_is_refused_on_the_open_handle() {
+        let t = tempfile::tempdir().expect("tmp");
+        let path = t.path().join("swapped.txt");
+        let ok = std::process::Command::new("mkfifo").arg(&path).status().expect("mkfifo").success();
+        assert!(ok);
+        // The walk listed a regular file; by the time it is opened it is a pipe nobody writes to.
+        let started = std::time::Instant::now();
+        let err = open_listed(&path).expect_err("refused");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(matches!(err.0, SkipReason::Special), "{err:?}");
+        std::fs::remove_file(&path).expect("rm");
+        std::fs::write(&path, "text").expect("write");
+        assert_eq!(open_listed(&path).expect("opens").1, 4);
     }
 
     #[test]

