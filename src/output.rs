@@ -33,6 +33,12 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace(&target, bytes)
 }
 
+/// Whether `path` names a regular file (through a symlink too): a file an interrupted run must
+/// not replace with a partial one.
+pub fn holds_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
 /// Writes `bytes` to `path` whole like [`write_whole`], except that when `path` lies inside
 /// `tree` (the scanned tree, which may hold symlinks an attacker committed) no symlink is
 /// followed: a symlinked folder on the way is an error, and a symlink at `path` itself is

@@ -111,3 +111,75 @@ fn i10_a_named_pipe_ignore_file_in_a_subfolder_leaves_other_ignore_files_honoure
     assert_eq!(code, 1);
     assert_eq!(json["findings"].as_array().map(Vec::len), Some(2));
 }
+
+// 13: an interrupted run never replaces a complete file.
+
+/// A tree with a finding and a sparse 64 GiB text file that takes far longer to scan than the
+/// test waits (a few KiB on disk), with no size limit configured.
+fn slow_tree(g: &mut Gen) -> Tree {
+    let t = Tree::new();
+    t.write(".ndaguard.toml", "max_file_size = 18446744073709551615\n");
+    t.write("a.txt", format!("k = {}\n", g.github_pat()));
+    let big = t.write("big.log", "ordinary log line\n".repeat(1024));
+    std::fs::OpenOptions::new().write(true).open(&big).expect("open").set_len(64 << 30).expect("sparse");
+    t
+}
+
+/// Starts `ndaguard ARGS…` in `dir`, sends SIGINT after `wait`, and returns its output (killed
+/// after 60 s so that a run that ignores SIGINT fails the test instead of hanging it).
+fn interrupt(dir: &std::path::Path, args: &[&str], env: &[(&str, &std::path::Path)]) -> std::process::Output {
+    #[allow(deprecated)]
+    let bin = assert_cmd::cargo::cargo_bin("ndaguard");
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(dir).args(args).env("NDAGUARD_TEST", "1").env_remove("GITHUB_ACTIONS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("runs");
+    let pid = child.id().to_string();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out.expect("finishes"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("ndaguard {args:?} did not stop within 60 s of SIGINT");
+        }
+    }
+}
+
+#[test]
+fn i13_an_interrupted_baseline_keeps_the_old_one_and_exits_130() {
+    let mut g = Gen::new(1413);
+    let t = slow_tree(&mut g);
+    let old = "{\"version\": 1, \"findings\": [\"complete\"]}\n";
+    let base = t.write("base.json", old);
+    let out = interrupt(t.path(), &["baseline", "-o", base.to_str().expect("utf-8"), "."], &[]);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&base).expect("read"), old, "the old baseline was replaced");
+    assert!(text(&out.stderr).contains("no baseline written"), "{}", text(&out.stderr));
+    // A report is not replaced either; where there was none, the partial report is written.
+    let report = t.write("report.json", "complete\n");
+    let out = interrupt(t.path(), &["scan", "-f", "json", "-o", "report.json", "."], &[]);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&report).expect("read"), "complete\n");
+    let out = interrupt(t.path(), &["scan", "-f", "json", "-o", "new.json", "."], &[]);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let partial: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("new.json")).expect("written")).expect("JSON");
+    assert_eq!(partial["summary"]["interrupted"], true);
+}
+
+#[test]
+fn i13_an_interrupted_ci_run_exits_130_and_keeps_the_sarif_file() {
+    let mut g = Gen::new(1414);
+    let t = slow_tree(&mut g);
+    let sarif = t.write("ndaguard.sarif", "complete\n");
+    let args = ["ci", "github", "--fail-on", "never", "--sarif-file", "ndaguard.sarif"];
+    let event = std::path::Path::new("workflow_dispatch");
+    let out = interrupt(t.path(), &args, &[("GITHUB_WORKSPACE", t.path()), ("GITHUB_EVENT_NAME", event)]);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&sarif).expect("read"), "complete\n");
+}

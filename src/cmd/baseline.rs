@@ -16,6 +16,17 @@ pub(super) fn run(args: &ScanArgs) -> Result<u8> {
     req.no_incidents = true;
     req.progress = false;
     let report = pipeline::run(&req, &Cancel::ctrl_c())?;
+    if report.summary.interrupted {
+        // A partial baseline would drop findings from the old one: write nothing.
+        let kept = match &args.output {
+            Some(path) if crate::output::holds_file(path) => {
+                format!("; {} was left as it was", crate::finding::escape_text(&path.display().to_string()))
+            }
+            _ => String::new(),
+        };
+        eprintln!("ndaguard: interrupted: no baseline written{kept}");
+        return Ok(super::EXIT_INTERRUPTED);
+    }
     if report.summary.errors > 0 {
         super::warn_unreadable(&report);
     }

@@ -280,7 +280,7 @@ pub(super) fn run(args: &CiArgs) -> Result<u8> {
     let mut sarif = Vec::new();
     report::write(&report, Format::Sarif, ReportOptions::default(), &mut sarif)?;
     // The workspace is the pull request's tree: never write through a symlink committed there.
-    super::write_file_within(&args.sarif_file, &sarif, &root)?;
+    super::write_result(&args.sarif_file, &sarif, Some(&root), report.summary.interrupted)?;
 
     let mut text = Vec::new();
     report::write(&report, Format::Text, ReportOptions::default(), &mut text)?;
@@ -307,7 +307,10 @@ pub(super) fn run(args: &CiArgs) -> Result<u8> {
         FailOn::Finding => report.summary.findings > 0,
         FailOn::Never => false,
     };
-    Ok(if report.summary.errors > 0 && args.fail_on != FailOn::Never {
+    Ok(if report.summary.interrupted {
+        // GitHub cancels a job with SIGINT: a cancelled run is not a pass.
+        super::EXIT_INTERRUPTED
+    } else if report.summary.errors > 0 && args.fail_on != FailOn::Never {
         super::EXIT_ERROR
     } else if failed {
         super::EXIT_FINDINGS

@@ -72,6 +72,23 @@ fn write_file_within(path: &Path, bytes: &[u8], tree: &Path) -> Result<()> {
     crate::output::write_whole_within(path, bytes, tree).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes a report to `path` like [`write_file_within`] (or [`write_file`] without a `tree`),
+/// except that the partial report of an interrupted run never replaces a file already there: it
+/// is written only where no file was, and otherwise left out, saying so on stderr.
+fn write_result(path: &Path, bytes: &[u8], tree: Option<&Path>, interrupted: bool) -> Result<()> {
+    if interrupted && crate::output::holds_file(path) {
+        eprintln!(
+            "ndaguard: interrupted: {} was left as it was (a partial report does not replace it)",
+            finding::escape_text(&path.display().to_string())
+        );
+        return Ok(());
+    }
+    match tree {
+        Some(tree) => write_file_within(path, bytes, tree),
+        None => write_file(path, bytes),
+    }
+}
+
 /// Warns on stderr about every file or object that could not be read.
 fn warn_unreadable(report: &ScanReport) {
     for s in report.skipped.iter().filter(|s| s.reason.is_error()) {
@@ -103,10 +120,7 @@ fn write_report(
     let mut buf = Vec::new();
     report::write(report, format, ReportOptions { color, verbose }, &mut buf)?;
     match output {
-        Some(path) => match tree {
-            Some(tree) => write_file_within(path, &buf, tree)?,
-            None => write_file(path, &buf)?,
-        },
+        Some(path) => write_result(path, &buf, tree, report.summary.interrupted)?,
         None => emit(&buf)?,
     }
     if output.is_some() && format != Format::Text {
