@@ -4,7 +4,7 @@
 //! It owns threads, shared collectors and the progress line; it has no format- or
 //! rule-specific code.
 
-use std::io::{self, IsTerminal, Read, Seek};
+use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,7 @@ use crate::settings::{ScanRequest, Settings, Target};
 use crate::source::git::{self, GitOptions};
 use crate::source::stdin::Interruptible;
 use crate::source::tree::{self, Content, Visitor, WalkOptions, Walked};
+use crate::source::utf16::Utf16Reader;
 
 /// Runs the scan `req` asks for and returns the finished report. `cancel` ends it early, with
 /// what was found so far.
@@ -172,8 +173,8 @@ impl TreeVisitor<'_> {
         self.local.add(rel, scanned);
     }
 
-    /// Scans a file larger than one chunk in bounded memory; `None` if the file is small (or
-    /// UTF-16, which is transcoded whole) and the caller should read it at once.
+    /// Scans a file larger than one chunk in bounded memory (UTF-16 transcoded as it is read);
+    /// `None` if the file is small and the caller should read it at once.
     fn scan_large(&mut self, file: &mut std::fs::File, size: u64, rel: &str) -> Option<Scanned> {
         if size <= STREAM_ABOVE as u64 || size > self.max_file_size {
             return None;
@@ -184,18 +185,17 @@ impl TreeVisitor<'_> {
             Err(e) => return Some(Scanned::skipped(SkipReason::Unreadable, e.to_string())),
         };
         probe.truncate(n);
-        if tree::has_utf16_bom(&probe) {
-            // Read again from the start, whole.
-            return match file.rewind() {
-                Ok(()) => None,
-                Err(e) => Some(Scanned::skipped(SkipReason::Unreadable, e.to_string())),
-            };
-        }
-        if tree::is_binary(&probe) {
-            return Some(Scanned::skipped(SkipReason::Binary, tree::BINARY_DETAIL.into()));
-        }
         let origin = Origin { path: rel, provenance: None };
-        Some(match self.sink.scan_stream(file, probe, origin) {
+        let streamed = if let Some((little, bom)) = tree::utf16_encoding(&probe) {
+            // UTF-16 (with a byte-order mark or without): transcoded as it is read.
+            let mut utf8 = Utf16Reader::new(probe.split_off(bom), file, little);
+            self.sink.scan_stream(&mut utf8, Vec::new(), origin)
+        } else if tree::is_binary(&probe) {
+            return Some(Scanned::skipped(SkipReason::Binary, tree::BINARY_DETAIL.into()));
+        } else {
+            self.sink.scan_stream(file, probe, origin)
+        };
+        Some(match streamed {
             Ok(s) => s,
             Err(e) => Scanned::skipped(SkipReason::Unreadable, format!("read failed mid-file: {e}")),
         })
@@ -255,10 +255,20 @@ fn scan_stdin_limited(s: &Settings, cancel: &Cancel, mut stdin: impl Read) -> Re
     let mut c = Collected::default();
     let origin = Origin { path: "<stdin>", provenance: None };
     let mut sink = ScanSink::new(&s.scanner, cancel);
-    if head.len() > STREAM_ABOVE && !tree::has_utf16_bom(&head) && !tree::is_binary(&head) {
-        let scanned = sink.scan_stream(&mut stdin, head, origin).context("cannot read standard input")?;
-        c.add("<stdin>", scanned);
-        return Ok(c);
+    if head.len() > STREAM_ABOVE {
+        let scanned = if let Some((little, bom)) = tree::utf16_encoding(&head) {
+            // UTF-16, transcoded as it is read.
+            let mut utf8 = Utf16Reader::new(head.split_off(bom), &mut stdin, little);
+            Some(sink.scan_stream(&mut utf8, Vec::new(), origin))
+        } else if !tree::is_binary(&head) {
+            Some(sink.scan_stream(&mut stdin, std::mem::take(&mut head), origin))
+        } else {
+            None
+        };
+        if let Some(scanned) = scanned {
+            c.add("<stdin>", scanned.context("cannot read standard input")?);
+            return Ok(c);
+        }
     }
     // Small input, binary, or UTF-16 (transcoded whole): read the rest, then classify.
     stdin.read_to_end(&mut head).context("cannot read standard input")?;

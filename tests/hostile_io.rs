@@ -183,3 +183,38 @@ fn i13_an_interrupted_ci_run_exits_130_and_keeps_the_sarif_file() {
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&sarif).expect("read"), "complete\n");
 }
+
+// 6: large UTF-16 without a byte-order mark.
+
+#[test]
+fn i06_a_large_utf16_file_without_a_bom_is_scanned() {
+    let mut g = Gen::new(1406);
+    let t = Tree::new();
+    let token = g.github_pat();
+    // About 9 MiB of UTF-16LE (over the 8.25 MiB streaming threshold, under the 10 MiB default
+    // limit), the token near the end, a non-ASCII character on the way.
+    let filler = "plain log line with nothing secret in it, café\r\n";
+    let lines = 9 * 1024 * 1024 / 2 / filler.len();
+    let mut text = filler.repeat(lines);
+    text.push_str(&format!("token = {token}\r\n"));
+    for (name, little) in [("le.txt", true), ("be.txt", false)] {
+        let bytes: Vec<u8> =
+            text.encode_utf16().flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() }).collect();
+        assert!(bytes.len() > 33 * 256 * 1024 && bytes.len() < 10 << 20, "{}", bytes.len());
+        t.write(name, bytes);
+    }
+    let (code, json, err) = scan_json(&[s(&t)]);
+    assert_eq!(code, 1, "{err}");
+    let findings = json["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 2, "{json}");
+    for f in findings {
+        assert_eq!(f["line"], lines + 1, "{f}");
+        assert_eq!(f["column"], 9, "{f}");
+    }
+    assert_eq!(json["summary"]["files_skipped"], 0, "{json}");
+    // The same text piped in.
+    let bytes = std::fs::read(t.path().join("le.txt")).expect("read");
+    let out = ndaguard().args(["scan", "--format", "json", "-"]).write_stdin(bytes).output().expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["findings"][0]["line"], lines + 1, "{json}");
+}

@@ -5,3 +5,4 @@
 pub(crate) mod git;
 pub(crate) mod stdin;
 pub(crate) mod tree;
+pub(crate) mod utf16;

@@ -411,26 +411,11 @@ pub(crate) fn is_binary(data: &[u8]) -> bool {
     memchr::memchr(0, &data[..data.len().min(PROBE)]).is_some()
 }
 
-/// Whether `data` starts with a UTF-16 byte-order mark (such text is transcoded whole, never
-/// scanned in chunks).
-pub(crate) fn has_utf16_bom(data: &[u8]) -> bool {
-    data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF])
-}
-
 /// UTF-16 with a byte-order mark, or without one when the first bytes alternate with NULs as
 /// ASCII text in UTF-16 does, transcoded to UTF-8.
 pub(crate) fn decode_utf16(data: &[u8]) -> Option<Vec<u8>> {
-    let (little, body) = if data.starts_with(&[0xFF, 0xFE]) {
-        (true, &data[2..])
-    } else if data.starts_with(&[0xFE, 0xFF]) {
-        (false, &data[2..])
-    } else if looks_utf16(data, true) {
-        (true, data)
-    } else if looks_utf16(data, false) {
-        (false, data)
-    } else {
-        return None;
-    };
+    let (little, bom) = utf16_encoding(data)?;
+    let body = &data[bom..];
     let units = body.chunks_exact(2).map(|c| {
         if little {
             u16::from_le_bytes([c[0], c[1]])
@@ -440,6 +425,22 @@ pub(crate) fn decode_utf16(data: &[u8]) -> Option<Vec<u8>> {
     });
     let text: String = char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect();
     Some(text.into_bytes())
+}
+
+/// Whether `data` (the whole of some bytes or their start) is UTF-16 as [`decode_utf16`]
+/// decides: little-endian or not, and the length of the byte-order mark (0 or 2).
+pub(crate) fn utf16_encoding(data: &[u8]) -> Option<(bool, usize)> {
+    if data.starts_with(&[0xFF, 0xFE]) {
+        Some((true, 2))
+    } else if data.starts_with(&[0xFE, 0xFF]) {
+        Some((false, 2))
+    } else if looks_utf16(data, true) {
+        Some((true, 0))
+    } else if looks_utf16(data, false) {
+        Some((false, 0))
+    } else {
+        None
+    }
 }
 
 fn looks_utf16(data: &[u8], little: bool) -> bool {
