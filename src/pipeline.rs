@@ -342,6 +342,7 @@ fn incidents(s: &Settings, mode: Mode, hits: Vec<Hit>) -> Vec<Finding> {
         policy: &s.policy,
         record: s.incidents.as_ref(),
         tree_root,
+        holds: &|data, entry| s.scanner.holds_registered(data, entry),
     };
     let (findings, outcome) = incident::scan::annotate(&ctx, hits);
     let record = s.incidents.as_ref().map(|r| r.path().display().to_string()).unwrap_or_default();

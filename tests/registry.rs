@@ -419,3 +419,77 @@ fn an_external_registry_key_comes_from_the_environment_or_a_key_file() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// Issue 17 (and 14, item 5): decoded text is checked against the registry like plain text. A
+/// registered token in a Kubernetes Secret's base64 `data:` is a breach with its agreement,
+/// contacts and deadlines, dated from the commit that brought it in, and no format shows any
+/// character of the token or of its encoding.
+#[test]
+fn a_registered_token_found_base64_encoded_is_a_breach() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut g = Gen::new(319);
+    let (pat, odd) = (g.github_pat(), g.odd_token(36));
+    let t = Tree::new();
+    let reg = t.path().join(".ndaguard/registry.toml");
+    assert!(add(&reg, &pat, &["--id", "deploy-bot"]).status.success());
+    assert!(add(&reg, &odd, &["--id", "partner-api", "--contact", "legal@acme.test"]).status.success());
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: deploy\ntype: Opaque\ndata:\n  token: {}\n",
+        b64(&pat)
+    );
+    t.write("k8s/secret.yaml", &secret);
+    // No rule knows the odd token; its encoding is a JSON value with text around it.
+    t.write("conf/blob.json", format!("{{\"config\": \"{}\"}}\n", b64(&format!("endpoint=x.test key={odd}"))));
+    git(t.path(), &["init", "-q", "-b", "main", "."], NOW);
+    git(t.path(), &["add", "-A"], "2026-10-05T09:30:00Z");
+    git(t.path(), &["commit", "-q", "-m", "deploy"], "2026-10-05T09:30:00Z");
+
+    let (code, json, _) = scan_json(&["--now", NOW, "--no-incidents", t.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{json}");
+    let b = breaches(&json);
+    assert_eq!(b.len(), 2, "{json}");
+    assert_eq!(json["findings"].as_array().map(Vec::len), Some(2), "one finding per secret: {json}");
+    let k8s = b.iter().find(|f| f["path"] == "k8s/secret.yaml").expect("the Secret's breach");
+    assert_eq!(k8s["line"], 7);
+    let br = &k8s["breach"];
+    assert_eq!(br["registry_id"], "deploy-bot");
+    assert_eq!(br["nda"], "NDA-2026-014");
+    assert_eq!(br["counterparty"], "Acme Payments Ltd");
+    assert_eq!(br["contacts"][0], "security@acme.test");
+    assert_eq!(br["exposed_since"], "2026-10-05T09:30:00Z", "dated from the commit: {json}");
+    assert_eq!(br["report_by"], "2026-11-23T10:00:00Z");
+    assert_eq!(br["revoke_by"], "2026-11-22T14:00:00Z");
+    assert!(k8s.get("deadlines").is_none(), "a breach has the agreement's deadlines, not the policy's");
+    let blob = b.iter().find(|f| f["path"] == "conf/blob.json").expect("the JSON's breach");
+    assert_eq!(blob["rule_id"], "registered-token");
+    assert_eq!(blob["encoding"], "base64");
+    assert_eq!(blob["secret"], "…(36)");
+    assert_eq!(blob["breach"]["registry_id"], "partner-api");
+    assert_eq!(blob["breach"]["contacts"][1], "legal@acme.test");
+
+    let run = |format: &str| {
+        let out = ndaguard()
+            .args(["scan", "--no-incidents", "--color", "never", "-f", format, "--now", NOW])
+            .arg(t.path())
+            .output()
+            .expect("runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (text, sarif) = (run("text"), run("sarif"));
+    for report in [&text, &sarif, &json.to_string()] {
+        for shown in [&pat[4..12], &odd[..8], &b64(&pat)[..8]] {
+            assert!(!report.contains(shown), "{shown:?} shown in {report}");
+        }
+    }
+    assert!(text.starts_with(" NDA BREACH "), "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{doc}");
+    assert!(results.iter().all(|r| r["level"] == "error"), "{doc}");
+
+    // The same leak in the history scan.
+    let (_, json, _) = scan_json(&["--now", NOW, "--no-incidents", "--history", t.path().to_str().expect("utf-8")]);
+    let ids: Vec<_> = breaches(&json).iter().map(|f| f["breach"]["registry_id"].clone()).collect();
+    assert_eq!(ids.len(), 2, "{json}");
+}

@@ -13,7 +13,6 @@ use super::{exposure, record::Damaged, track, Event, Kind, Record};
 use crate::blob::Hit;
 use crate::breach::{self, Clock, Policy};
 use crate::finding::Finding;
-use crate::registry::matcher::Matcher;
 use crate::registry::Registry;
 
 /// What [`annotate`] needs.
@@ -28,6 +27,9 @@ pub(crate) struct Context<'a> {
     pub record: Option<&'a Record>,
     /// For a tree scan: its root, so that breaches in a git work tree are dated from git.
     pub tree_root: Option<&'a Path>,
+    /// Whether a blob holds the token of a registry entry (by index), in plain text or encoded,
+    /// as the scan finds it: which versions of a file in git carry a breach.
+    pub holds: &'a dyn Fn(&[u8], usize) -> bool,
 }
 
 /// What [`annotate`] did besides annotating.
@@ -48,8 +50,8 @@ pub(crate) fn annotate(ctx: &Context<'_>, hits: Vec<Hit>) -> (Vec<Finding>, Outc
     let entries: Vec<Option<usize>> = hits.iter().map(|h| h.registry_entry).collect();
     let mut exposed_at: Vec<Option<i64>> = hits.iter().map(|h| h.exposed_since).collect();
     let mut findings: Vec<Finding> = hits.into_iter().map(|h| h.finding).collect();
-    if let (Some(root), Some(reg)) = (ctx.tree_root, ctx.registry) {
-        date_from_git(root, reg, &entries, &mut findings, &mut exposed_at);
+    if let (Some(root), Some(_)) = (ctx.tree_root, ctx.registry) {
+        date_from_git(root, ctx.holds, &entries, &mut findings, &mut exposed_at);
     }
     let exposed: Vec<OffsetDateTime> = exposed_at
         .iter()
@@ -129,7 +131,7 @@ fn detection(
 /// time. Files whose `HEAD` version does not hold the token keep their modification time.
 fn date_from_git(
     root: &Path,
-    registry: &Registry,
+    holds: &dyn Fn(&[u8], usize) -> bool,
     entries: &[Option<usize>],
     findings: &mut [Finding],
     exposed: &mut [Option<i64>],
@@ -141,18 +143,11 @@ fn date_from_git(
     if repo.workdir().is_none() {
         return;
     }
-    let matcher = Matcher::new(registry);
-    let mut found = Vec::new();
     for (i, f) in findings.iter_mut().enumerate() {
         let Some(entry) = entries[i].filter(|_| f.commit.is_none()) else { continue };
         // In a work tree, reported paths are relative to its top (settings::project_dir).
         let rel = PathBuf::from(&f.path);
-        let holds = |data: &[u8]| {
-            found.clear();
-            matcher.find(data, &mut found);
-            found.iter().any(|m| m.entry == entry)
-        };
-        if let Some(p) = exposure::introduced_by(&repo, &rel, holds) {
+        if let Some(p) = exposure::introduced_by(&repo, &rel, |data: &[u8]| holds(data, entry)) {
             f.commit = Some(p.commit);
             exposed[i] = Some(p.time);
         }

@@ -89,6 +89,37 @@ impl Scanner {
         &self.engine
     }
 
+    /// Whether `data` holds the token of registry entry `entry`, in plain text or encoded, as a
+    /// scan finds it (the same decoding and bounds). For dating a breach from git history.
+    pub(crate) fn holds_registered(&self, data: &[u8], entry: usize) -> bool {
+        let Some(reg) = &self.registry else { return false };
+        let mut found = Vec::new();
+        let mut holds = |text: &[u8]| {
+            found.clear();
+            reg.find(text, &mut found);
+            found.iter().any(|m| m.entry == entry)
+        };
+        if holds(data) {
+            return true;
+        }
+        if self.options.no_decode {
+            return false;
+        }
+        let mut budget = decode::MAX_DECODED_PER_BLOB;
+        let mut level: Vec<Vec<u8>> = decode::segments(data, &mut budget).into_iter().map(decoded).collect();
+        for depth in 1..=decode::MAX_DEPTH {
+            if level.iter().any(|text| holds(text)) {
+                return true;
+            }
+            if depth == decode::MAX_DEPTH {
+                break;
+            }
+            let next = level.iter().flat_map(|text| decode::segments(text, &mut budget)).map(decoded).collect();
+            level = next;
+        }
+        false
+    }
+
     /// Scans one blob's bytes as the file at `path` and returns its findings, in offset order.
     pub fn find(&self, data: &[u8], path: &str, state: &mut ScanState) -> Vec<Finding> {
         self.scan(data, Origin { path, provenance: None }, state).hits.into_iter().map(|h| h.finding).collect()
@@ -203,11 +234,7 @@ impl Scanner {
             h.finding.encoding.is_none() && h.offset <= m.start && m.end <= h.offset + h.finding.secret_length
         });
         if let Some(h) = holder {
-            h.registry_entry = Some(m.entry);
-            if !self.options.show_secrets {
-                // A registered token has no public prefix: show none of it, whatever rule matched.
-                h.finding.secret = format!("…({})", h.finding.secret_length);
-            }
+            self.mark_registered(h, m.entry);
             return;
         }
         let secret = &data[m.start..m.end];
@@ -233,6 +260,57 @@ impl Scanner {
             h.finding.secret = format!("…({})", secret.len());
         }
         result.hits.push(h);
+    }
+
+    /// Makes `h` the breach of registry entry `entry`. A registered token has no public prefix:
+    /// the finding shows none of it (nor of its encoding), whatever rule matched.
+    fn mark_registered(&self, h: &mut Hit, entry: usize) {
+        h.registry_entry = Some(entry);
+        if !self.options.show_secrets {
+            h.finding.secret = format!("…({})", h.finding.secret_length);
+        }
+    }
+
+    /// Registered tokens in a decoded segment that no rule's match in it holds (`left`), checked
+    /// as in plain text: a plain finding that holds the encoded run `start..end` becomes the
+    /// breach; else the token is reported under `registered-token` at the encoded run.
+    #[allow(clippy::too_many_arguments)]
+    fn attach_decoded(
+        &self,
+        blob: &[u8],
+        left: &[(RegMatch, &[u8])],
+        (start, end): (usize, usize),
+        encoding: &str,
+        origin: Origin<'_>,
+        lines: &mut LineIndex<'_>,
+        result: &mut Scanned,
+    ) {
+        for (m, token) in left {
+            let holder = result.hits.iter_mut().find(|h| {
+                h.finding.encoding.is_none() && h.offset <= start && end <= h.offset + h.finding.secret_length
+            });
+            if let Some(h) = holder {
+                self.mark_registered(h, m.entry);
+                continue;
+            }
+            let seen = |h: &Hit| h.offset == start && h.registry_entry == Some(m.entry) && h.finding.encoding.is_some();
+            if result.hits.iter().any(seen) {
+                continue;
+            }
+            if (!self.options.no_inline_allow && inline::is_allowed(blob, start))
+                || self.allowlist.suppresses_path(REGISTERED_TOKEN, origin.path)
+            {
+                result.suppressed += 1;
+                continue;
+            }
+            let (line, column) = lines.locate(start);
+            let e = end_position(blob, end, lines);
+            let span = Span { offset: start, line, column, end_line: e.0, end_column: e.1 };
+            let (id, name) = (REGISTERED_TOKEN, REGISTERED_TOKEN_NAME);
+            let mut h = self.hit_with(id, name, Severity::Critical, token, origin, span, Some(encoding));
+            self.mark_registered(&mut h, m.entry);
+            result.hits.push(h);
+        }
     }
 
     /// Whether an inline comment or the allowlist suppresses a match.
@@ -268,8 +346,16 @@ impl Scanner {
         };
         for seg in segments {
             let (start, end) = outer.unwrap_or((seg.start, seg.end));
-            let mut found = Vec::new();
-            self.engine.find(&seg.text, Some(origin.path), &mut state.scratch, &mut found);
+            // Registered tokens in the decoded bytes, as in plain text (positions in `seg.text`).
+            let mut registered: Vec<(RegMatch, &[u8])> = Vec::new();
+            if let Some(reg) = &self.registry {
+                let mut found = Vec::new();
+                reg.find(&seg.text[seg.decoded_at..], &mut found);
+                for m in found {
+                    let m = RegMatch { start: m.start + seg.decoded_at, end: m.end + seg.decoded_at, entry: m.entry };
+                    registered.push((m, &seg.text[m.start..m.end]));
+                }
+            }
             // Only secrets inside the decoded bytes (the line's text before them is context for
             // a key), and none from a run that lies inside a secret already reported in plain
             // text (the header and payload of a JWT): one secret at one place is one finding.
@@ -277,25 +363,41 @@ impl Scanner {
                 h.finding.encoding.is_none() && h.offset <= start && end <= h.offset + h.finding.secret_length
             };
             if result.hits.iter().any(inside_plain) {
+                self.attach_decoded(blob, &registered, (start, end), seg.encoding, origin, lines, result);
                 continue;
             }
+            let mut found = Vec::new();
+            self.engine.find(&seg.text, Some(origin.path), &mut state.scratch, &mut found);
             for m in found.iter().filter(|m| m.start >= seg.decoded_at) {
+                // A match that holds a registered token is its breach; one that holds only part
+                // of it gives way to the registered-token finding, as in plain text.
+                let holds = registered.iter().position(|(r, _)| m.start <= r.start && r.end <= m.end);
+                if holds.is_none() && registered.iter().any(|(r, _)| m.start < r.end && r.start < m.end) {
+                    continue;
+                }
                 let secret = &seg.text[m.start..m.end];
                 let digest = finding::digest(secret);
                 let rule_id = &self.engine.rules()[m.rule].id;
                 // Already reported where it stands in plain text, or from another encoding.
                 if result.hits.iter().any(|h| h.digest == digest && &h.finding.rule_id == rule_id) {
+                    holds.map(|i| registered.remove(i));
                     continue;
                 }
                 if self.suppressed(blob, &Match { rule: m.rule, start, end }, secret, origin) {
                     result.suppressed += 1;
                     continue;
                 }
+                let entry = holds.map(|i| registered.remove(i).0.entry);
                 let (line, column) = lines.locate(start);
                 let e = end_position(blob, end, lines);
                 let span = Span { offset: start, line, column, end_line: e.0, end_column: e.1 };
-                result.hits.push(self.hit(m.rule, secret, origin, span, Some(seg.encoding)));
+                let mut h = self.hit(m.rule, secret, origin, span, Some(seg.encoding));
+                if let Some(entry) = entry {
+                    self.mark_registered(&mut h, entry);
+                }
+                result.hits.push(h);
             }
+            self.attach_decoded(blob, &registered, (start, end), seg.encoding, origin, lines, result);
             let decoded = &seg.text[seg.decoded_at..];
             self.scan_decoded(blob, decoded, None, origin, state, lines, result, budget, depth + 1, Some((start, end)));
         }
@@ -384,6 +486,12 @@ impl BlobSink for ScanSink<'_> {
     fn suppresses_path(&self, rule_id: &str, path: &str) -> bool {
         self.scanner.allowlist.suppresses_path(rule_id, path)
     }
+}
+
+/// The decoded bytes of a segment, without the line's text before them.
+fn decoded(mut seg: decode::Segment) -> Vec<u8> {
+    seg.text.drain(..seg.decoded_at);
+    seg.text
 }
 
 /// Where a finding is in its blob.
