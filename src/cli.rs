@@ -207,6 +207,9 @@ pub struct CiArgs {
     /// Fix the clock (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
+    /// Post each breach this scan saw first to a webhook (JSON with a Slack-compatible `text`).
+    #[arg(long, value_name = "URL")]
+    pub notify: Option<String>,
 }
 
 /// Supported CI systems.

@@ -263,3 +263,50 @@ fn notify_posts_each_new_breach_once_and_a_failure_keeps_the_exit_code() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("could not notify") && err.contains("acme-payments-prod"), "{err}");
 }
+
+/// `ci github --notify URL`: the gate posts each new breach as a scan does; a failed delivery
+/// is reported and the exit code still follows `--fail-on`.
+#[test]
+fn ci_github_notifies_new_breaches_and_a_failure_keeps_the_exit_code() {
+    let (t, tok) = leaked_repo(1705);
+    let side = Tree::new();
+    let ci = |repo: &Path, url: &str, now: &str, fail_on: &str| {
+        ndaguard()
+            .args(["ci", "github", "--now", now, "--fail-on", fail_on, "--notify", url, "--sarif-file"])
+            .arg(side.path().join("gate.sarif"))
+            .env("GITHUB_EVENT_NAME", "workflow_dispatch")
+            .env("GITHUB_WORKSPACE", repo)
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .expect("runs")
+    };
+    let (url, bodies) = serve(vec![200]);
+    let out = ci(t.path(), &url, T0, "breach");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = bodies.lock().expect("lock").clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let msg: serde_json::Value = serde_json::from_str(&got[0]).expect("JSON body");
+    assert!(msg["text"].as_str().is_some_and(|s| s.contains("acme-payments-prod") && s.contains("deploy.env")));
+    assert_eq!(msg["ndaguard"]["breach"]["revoke_by"], "2026-11-22T14:00:00Z");
+    assert!(!got[0].contains(&tok[..12]), "{}", got[0]);
+    // The next run (the record restored) posts nothing: the breach is not new.
+    assert_eq!(ci(t.path(), &url, T1, "breach").status.code(), Some(1));
+    assert_eq!(bodies.lock().expect("lock").len(), 1);
+
+    // A webhook that cannot be reached: a warning; the gate's outcome is fail-on's.
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = format!("http://{}/hook", closed.local_addr().expect("addr"));
+    drop(closed);
+    for (fail_on, code) in [("breach", 1), ("never", 0)] {
+        let (t2, _) = leaked_repo(1706);
+        let out = ci(t2.path(), &dead, T0, fail_on);
+        assert_eq!(out.status.code(), Some(code), "fail-on {fail_on}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("could not notify") && err.contains("acme-payments-prod"), "{err}");
+    }
+    // A malformed URL is refused before the scan, as for scan.
+    let out = ci(t.path(), "hooks.example/x", T0, "never");
+    assert_eq!(out.status.code(), Some(2));
+}

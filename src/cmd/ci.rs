@@ -9,7 +9,8 @@
 //! - anything else (`workflow_dispatch`, `schedule`, …): the tree;
 //! - with `--history`, whatever the event: the whole history (for scheduled runs).
 //!
-//! `--config`, `--registry`, `--baseline`, `--rules` and `-j` mean what they mean for `scan`.
+//! `--config`, `--registry`, `--baseline`, `--rules`, `-j` and `--notify` mean what they mean
+//! for `scan`.
 //!
 //! It writes SARIF to `--sarif-file`, appends a Markdown job summary to `GITHUB_STEP_SUMMARY`
 //! (breaches first, with their deadlines, then a table of redacted findings), sets the step
@@ -272,6 +273,7 @@ pub(super) fn run(args: &CiArgs) -> Result<u8> {
         rules: args.rules.clone(),
         threads: args.threads,
         now: args.now.clone(),
+        notify: args.notify.clone(),
         root: root.clone(),
         ..ScanRequest::default()
     };
