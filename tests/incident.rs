@@ -310,3 +310,19 @@ fn ci_github_notifies_new_breaches_and_a_failure_keeps_the_exit_code() {
     let out = ci(t.path(), "hooks.example/x", T0, "never");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The exposure lookup follows renames: a token committed in deploy.env and later moved with
+/// `git mv` is exposed since the commit that brought it into deploy.env.
+#[test]
+fn a_renamed_file_keeps_the_exposure_of_its_first_commit() {
+    let (t, _) = leaked_repo(1707);
+    std::fs::create_dir_all(t.path().join("config")).expect("mkdir");
+    git(t.path(), &["mv", "deploy.env", "config/prod.env"], T0);
+    git(t.path(), &["commit", "-q", "-m", "move"], "2026-11-21T09:00:00Z");
+    let (_, json) = scan(t.path(), T0, &["--no-incidents"]);
+    assert_eq!(breach(&json)["exposed_since"], "2026-11-20T06:00:00Z", "{json}");
+    let f = &json["findings"][0];
+    assert_eq!(f["path"], "config/prod.env");
+    let leak = Command::new("git").current_dir(t.path()).args(["rev-parse", "HEAD~2"]).output().expect("git");
+    assert_eq!(f["commit"].as_str(), Some(String::from_utf8_lossy(&leak.stdout).trim()), "the leak commit: {json}");
+}

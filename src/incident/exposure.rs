@@ -5,8 +5,10 @@
 //! for the file's path: going back while each version of the file still holds the token, the
 //! oldest such commit is the one that brought it into the branch. Each distinct version is
 //! searched once, so the cost is one blob read per change of the file, and it is paid only for
-//! breaches. Renames are not followed: a token that came in under another name is dated from the
-//! rename.
+//! breaches. Renames are followed: where the parent commit has no file at the path, git's rename
+//! detection (the parent's tree against the commit's) names the file it came from, and the walk
+//! goes on under that name, so a token committed in `a.txt` and later moved to `b.txt` is dated
+//! from the commit that brought it into `a.txt`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,16 +27,12 @@ pub(crate) fn introduced_by(
     path: &Path,
     mut holds: impl FnMut(&[u8]) -> bool,
 ) -> Option<Provenance> {
-    let mut walk = repo.revwalk().ok()?;
-    walk.push_head().ok()?;
-    walk.simplify_first_parent().ok()?;
+    let mut commit = repo.head().ok()?.peel_to_commit().ok()?;
+    let mut path = path.to_path_buf();
     let mut found: Option<git2::Oid> = None;
     let mut verdicts: HashMap<git2::Oid, bool> = HashMap::new();
-    for oid in walk.take(MAX_COMMITS) {
-        let Ok(oid) = oid else { break };
-        let Ok(commit) = repo.find_commit(oid) else { break };
-        let blob = commit.tree().ok().and_then(|t| t.get_path(path).ok()).map(|e| e.id());
-        let Some(blob) = blob else { break };
+    for _ in 0..MAX_COMMITS {
+        let Some(blob) = blob_at(&commit, &path) else { break };
         let held = match verdicts.get(&blob) {
             Some(v) => *v,
             None => {
@@ -46,7 +44,15 @@ pub(crate) fn introduced_by(
         if !held {
             break;
         }
-        found = Some(oid);
+        found = Some(commit.id());
+        let Ok(parent) = commit.parent(0) else { break };
+        if blob_at(&parent, &path).is_none() {
+            match renamed_from(repo, &parent, &commit, &path) {
+                Some(old) => path = old,
+                None => break,
+            }
+        }
+        commit = parent;
     }
     let commit = repo.find_commit(found?).ok()?;
     let author = commit.author();
@@ -63,6 +69,27 @@ pub(crate) fn introduced_by(
         date,
         time: when.seconds(),
     })
+}
+
+/// The id of the blob at `path` in `commit`'s tree.
+fn blob_at(commit: &git2::Commit<'_>, path: &Path) -> Option<git2::Oid> {
+    let entry = commit.tree().ok()?.get_path(path).ok()?;
+    (entry.kind() == Some(git2::ObjectType::Blob)).then(|| entry.id())
+}
+
+/// The path that `child` renamed to `path`, by git's rename detection between `parent`'s tree
+/// and `child`'s.
+fn renamed_from(
+    repo: &git2::Repository,
+    parent: &git2::Commit<'_>,
+    child: &git2::Commit<'_>,
+    path: &Path,
+) -> Option<std::path::PathBuf> {
+    let (old, new) = (parent.tree().ok()?, child.tree().ok()?);
+    let mut diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None).ok()?;
+    diff.find_similar(Some(git2::DiffFindOptions::new().renames(true))).ok()?;
+    let renamed = diff.deltas().find(|d| d.status() == git2::Delta::Renamed && d.new_file().path() == Some(path));
+    renamed.and_then(|d| d.old_file().path().map(Path::to_path_buf))
 }
 
 /// The refs that carry a commit.
@@ -177,5 +204,33 @@ mod tests {
         let c = carriers(&repo, &leak.to_string()).expect("carriers");
         assert_eq!(c.tags, vec!["v1.0".to_string()]);
         assert_eq!(c.on_default_branch, c.default_branch.as_deref() == Some(head.as_str()));
+    }
+
+    #[test]
+    fn follows_the_file_through_renames() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = git2::Repository::init(dir.path()).expect("init");
+        commit(&repo, &[("start.txt", "x\n")], 1_700_000_000, "start");
+        let leak = commit(&repo, &[("a.txt", "one\nKEY=SECRETSECRET\n")], 1_700_100_000, "leak");
+        // Renamed (as `git mv` does), then renamed again with an edit, then edited.
+        rename(&repo, "a.txt", "b.txt", "one\nKEY=SECRETSECRET\n", 1_700_200_000);
+        rename(&repo, "b.txt", "c/d.txt", "one\nKEY=SECRETSECRET\ntwo\n", 1_700_300_000);
+        commit(&repo, &[("c/d.txt", "zero\none\nKEY=SECRETSECRET\ntwo\n")], 1_700_400_000, "edit");
+        let holds = |b: &[u8]| memchr::memmem::find(b, b"SECRETSECRET").is_some();
+        let p = introduced_by(&repo, Path::new("c/d.txt"), holds).expect("found");
+        assert_eq!((p.commit, p.time), (leak.to_string(), 1_700_100_000));
+        // A new file that holds the token (no rename to follow) is dated from its own commit.
+        let fresh = commit(&repo, &[("e.txt", "KEY=SECRETSECRET\n")], 1_700_500_000, "new file");
+        assert_eq!(introduced_by(&repo, Path::new("e.txt"), holds).map(|p| p.commit), Some(fresh.to_string()));
+    }
+
+    fn rename(repo: &git2::Repository, from: &str, to: &str, text: &str, when: i64) {
+        let work = repo.workdir().expect("workdir").to_path_buf();
+        std::fs::remove_file(work.join(from)).expect("remove");
+        std::fs::create_dir_all(work.join(to).parent().expect("parent")).expect("mkdir");
+        let mut index = repo.index().expect("index");
+        index.remove_path(Path::new(from)).expect("unstage");
+        index.write().expect("index write");
+        commit(repo, &[(to, text)], when, "rename");
     }
 }
