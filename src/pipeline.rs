@@ -76,7 +76,7 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
             (Mode::Staged, None, git::scan_staged(&mut ScanSink::new(scanner, cancel), &git_opts(), cancel)?)
         }
         Target::Stdin => (Mode::Stdin, None, scan_stdin(&settings, cancel)?),
-        Target::Tree => (Mode::Tree, None, scan_tree(&settings, req.progress, req.no_ignore, cancel)),
+        Target::Tree => (Mode::Tree, None, scan_tree(&settings, req, cancel)),
     };
     if let Some(b) = bar {
         b.stop();
@@ -213,11 +213,47 @@ impl Drop for TreeVisitor<'_> {
     }
 }
 
-fn scan_tree(s: &Settings, progress: bool, no_ignore: bool, cancel: &Cancel) -> Collected {
+/// Scans the tree and says when ignore files excluded every file or most of them; in CI, a
+/// tree whose ignore files exclude every file is scanned again without them.
+fn scan_tree(s: &Settings, req: &ScanRequest, cancel: &Cancel) -> Collected {
+    let (mut c, excluded) = walk_tree(s, req.progress, req.no_ignore, cancel);
+    if excluded.files + excluded.folders == 0 || cancel.is_cancelled() {
+        return c;
+    }
+    let count = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let what = format!("{} and {}", count(excluded.files, "file"), count(excluded.folders, "folder"));
+    const FILES: &str = "ignore files (.gitignore, .ignore, .ndaguardignore)";
+    if c.files_scanned == 0 && req.ci {
+        let (mut again, _) = walk_tree(s, req.progress, true, cancel);
+        again.notes.extend(c.notes);
+        again.notes.push(format!(
+            "warning: {FILES} excluded every file ({what}); in CI such ignore files are not honoured: \
+             the tree was scanned without them"
+        ));
+        return again;
+    }
+    if c.files_scanned == 0 {
+        c.notes.push(format!(
+            "warning: {FILES} excluded every file ({what}); nothing was scanned (--no-ignore scans them)"
+        ));
+    } else if excluded.files >= MOST_EXCLUDED && excluded.files > c.files_scanned {
+        c.notes.push(format!(
+            "warning: {FILES} excluded most files ({what} excluded, {} scanned; --no-ignore scans them)",
+            c.files_scanned
+        ));
+    }
+    c
+}
+
+/// How many files ignore files must exclude (and more than are scanned) for a warning.
+const MOST_EXCLUDED: u64 = 10;
+
+/// One walk of the tree: what it collected and what ignore files excluded.
+fn walk_tree(s: &Settings, progress: bool, no_ignore: bool, cancel: &Cancel) -> (Collected, tree::Excluded) {
     let shared = Arc::new(Shared::default());
     let bar = Progress::start(progress, Arc::clone(&shared));
     let opts = WalkOptions { threads: s.threads, no_ignore };
-    tree::walk(&s.walk_roots, &s.project_dir, &opts, || TreeVisitor {
+    let excluded = tree::walk(&s.walk_roots, &s.project_dir, &opts, || TreeVisitor {
         sink: ScanSink::new(&s.scanner, cancel),
         shared: Arc::clone(&shared),
         local: Collected::default(),
@@ -229,7 +265,7 @@ fn scan_tree(s: &Settings, progress: bool, no_ignore: bool, cancel: &Cancel) -> 
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
     };
-    std::mem::take(&mut *guard)
+    (std::mem::take(&mut *guard), excluded)
 }
 
 /// Scans standard input: the first chunk decides (binary, UTF-16 or text); text longer than one

@@ -64,6 +64,9 @@ pub(crate) struct ScanRequest {
     pub(crate) threads: Option<usize>,
     pub(crate) max_file_size: Option<u64>,
     pub(crate) no_ignore: bool,
+    /// A CI step (`ci github`): ignore files that exclude every file of a tree scan are not
+    /// honoured (the tree is what the change under review brings, ignore files included).
+    pub(crate) ci: bool,
     pub(crate) no_inline_allow: bool,
     pub(crate) no_decode: bool,
     /// Show a progress line on a terminal.
@@ -111,6 +114,7 @@ impl ScanRequest {
             threads: args.threads,
             max_file_size: args.max_file_size,
             no_ignore: args.no_ignore,
+            ci: false,
             no_inline_allow: args.no_inline_allow,
             no_decode: args.no_decode,
             progress: !args.no_progress,

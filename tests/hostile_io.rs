@@ -218,3 +218,62 @@ fn i06_a_large_utf16_file_without_a_bom_is_scanned() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["findings"][0]["line"], lines + 1, "{json}");
 }
+
+// 8: ignore files that drop everything.
+
+fn notes(json: &serde_json::Value) -> String {
+    json["summary"]["notes"].as_array().map(|a| format!("{a:?}")).unwrap_or_default()
+}
+
+#[test]
+fn i08_an_ignore_file_that_drops_everything_or_most_is_reported() {
+    let mut g = Gen::new(1408);
+    let t = Tree::new();
+    t.write("a.txt", format!("k = {}\n", g.github_pat()));
+    t.write("src/b.txt", "nothing here\n");
+    t.write(".ndaguardignore", "*\n");
+    let (code, json, err) = scan_json(&[s(&t)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["summary"]["files_scanned"], 0);
+    let n = notes(&json);
+    assert!(n.contains("excluded every file") && n.contains("2 files and 1 folder"), "{n}");
+    // The text report says it in its summary.
+    let out = ndaguard().args(["scan", s(&t)]).output().expect("runs");
+    assert!(text(&out.stdout).contains("excluded every file"), "{}", text(&out.stdout));
+    // Most files: a warning with the counts.
+    std::fs::write(t.path().join(".ndaguardignore"), "*.log\n").expect("write");
+    for i in 0..12 {
+        t.write(&format!("logs/{i}.log"), "ordinary line\n");
+        t.write(&format!("{i}.log"), "ordinary line\n");
+    }
+    let (_, json, _) = scan_json(&[s(&t)]);
+    let n = notes(&json);
+    assert!(n.contains("excluded most files") && n.contains("24 files and 0 folders"), "{n}");
+    // An ordinary ignore file (a build folder) gets no warning.
+    std::fs::write(t.path().join(".ndaguardignore"), "logs/\n").expect("write");
+    for i in 0..12 {
+        std::fs::remove_file(t.path().join(format!("{i}.log"))).expect("rm");
+    }
+    let (_, json, _) = scan_json(&[s(&t)]);
+    assert_eq!(json["summary"]["notes"].as_array().map(Vec::len).unwrap_or(0), 0, "{json}");
+}
+
+#[test]
+fn i08_ci_does_not_honour_an_ignore_file_that_drops_everything() {
+    let mut g = Gen::new(1409);
+    let t = Tree::new();
+    t.write("a.txt", format!("k = {}\n", g.github_pat()));
+    t.write(".ndaguardignore", "*\n");
+    let out = ndaguard()
+        .current_dir(t.path())
+        .args(["ci", "github", "--fail-on", "finding", "--sarif-file", "out.sarif"])
+        .env("GITHUB_EVENT_NAME", "workflow_dispatch")
+        .env("GITHUB_WORKSPACE", t.path())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    let log = text(&out.stdout);
+    assert!(log.contains("excluded every file") && log.contains("not honoured"), "{log}");
+    assert!(log.contains("a.txt"), "{log}");
+}

@@ -275,6 +275,7 @@ pub(super) fn run(args: &CiArgs) -> Result<u8> {
         now: args.now.clone(),
         notify: args.notify.clone(),
         root: root.clone(),
+        ci: true,
         ..ScanRequest::default()
     };
     let report = pipeline::run(&req, &Cancel::ctrl_c())?;

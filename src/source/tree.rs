@@ -165,6 +165,49 @@ struct Walk {
     stopped: std::sync::atomic::AtomicBool,
     /// Whether ignore files are honoured (not `--no-ignore`).
     honour: bool,
+    /// Entries that got past the ignore files (files, folders) and entries the walked folders
+    /// hold (files, folders): the difference is what ignore files excluded.
+    passed: [std::sync::atomic::AtomicU64; 2],
+    listed: [std::sync::atomic::AtomicU64; 2],
+}
+
+/// What ignore files excluded from a walk: entries of the walked folders, not counting what an
+/// excluded folder holds (the walk never reads it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Excluded {
+    /// Files (and other entries that are not folders).
+    pub(crate) files: u64,
+    /// Folders.
+    pub(crate) folders: u64,
+}
+
+impl Walk {
+    fn count(counts: &[std::sync::atomic::AtomicU64; 2], is_dir: bool, n: u64) {
+        counts[usize::from(is_dir)].fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts the entries of the walked folder `dir`.
+    fn list(&self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let (mut files, mut folders) = (0, 0);
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                folders += 1;
+            } else {
+                files += 1;
+            }
+        }
+        Walk::count(&self.listed, false, files);
+        Walk::count(&self.listed, true, folders);
+    }
+
+    fn excluded(&self) -> Excluded {
+        let n = |c: &[std::sync::atomic::AtomicU64; 2], i: usize| c[i].load(std::sync::atomic::Ordering::Relaxed);
+        Excluded {
+            files: n(&self.listed, 0).saturating_sub(n(&self.passed, 0)),
+            folders: n(&self.listed, 1).saturating_sub(n(&self.passed, 1)),
+        }
+    }
 }
 
 /// Walks `roots` in parallel; `make` builds one visitor per worker thread. `top` is the highest
@@ -173,7 +216,9 @@ struct Walk {
 /// A folder holding an ignore file that is not a regular file (or a root below such a folder) is
 /// not read with ignore files: the walk leaves it out, and a second walk scans it whole after
 /// reporting that ignore file as skipped.
-pub(crate) fn walk<'s, F, V>(roots: &[WalkRoot], top: &Path, opts: &WalkOptions, mut make: F)
+///
+/// Returns what ignore files excluded (entries of the folders walked with ignore files).
+pub(crate) fn walk<'s, F, V>(roots: &[WalkRoot], top: &Path, opts: &WalkOptions, mut make: F) -> Excluded
 where
     F: FnMut() -> V,
     V: Visitor + 's,
@@ -195,24 +240,28 @@ where
         unsafe_files: std::sync::OnceLock::new(),
         stopped: std::sync::atomic::AtomicBool::new(false),
         honour,
+        passed: Default::default(),
+        listed: Default::default(),
     });
     run_walk(&plain, honour, opts.threads, &shared, &mut make);
+    let excluded = shared.excluded();
     let dirs = std::mem::take(&mut *shared.unsafe_dirs.lock().unwrap_or_else(|p| p.into_inner()));
     if dirs.is_empty() || shared.stopped.load(std::sync::atomic::Ordering::Relaxed) {
-        return;
+        return excluded;
     }
     let mut visitor = make();
     for (_, file) in &dirs {
         let path = shared.namer.name(file).1;
         let skip = Skipped { path, reason: SkipReason::Special, detail: UNSAFE_IGNORE_DETAIL.into() };
         if !visitor.visit(Walked::Skip(skip)) {
-            return;
+            return excluded;
         }
     }
     drop(visitor);
     let _ = shared.unsafe_files.set(dirs.iter().map(|(_, f)| f.clone()).collect());
     let folders: Vec<PathBuf> = dirs.into_iter().map(|(d, _)| d).collect();
     run_walk(&folders, false, opts.threads, &shared, &mut make);
+    excluded
 }
 
 /// The unsafe ignore file in the folder `root` or in a folder above it, if any.
@@ -247,10 +296,15 @@ where
         .follow_links(false)
         .threads(threads)
         .filter_entry(move |e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            if honour {
+                // Whatever reaches this filter got past the ignore files.
+                Walk::count(&filter.passed, is_dir, 1);
+            }
             if e.file_name() == ".git" && e.depth() > 0 {
                 return false;
             }
-            if !honour || !e.file_type().is_some_and(|t| t.is_dir()) {
+            if !honour || !is_dir {
                 return true;
             }
             let Some(file) = unsafe_ignore_file(e.path()) else { return true };
@@ -265,6 +319,11 @@ where
         let mut visitor = make();
         let shared = std::sync::Arc::clone(shared);
         Box::new(move |res| {
+            if let Ok(e) = &res {
+                if honour && e.file_type().is_some_and(|t| t.is_dir()) {
+                    shared.list(e.path());
+                }
+            }
             let keep_going = match res {
                 Ok(e) if shared.unsafe_files.get().is_some_and(|f| f.contains(e.path())) => true,
                 Ok(e) => entry(&shared, e).is_none_or(|item| visitor.visit(item)),
