@@ -9,6 +9,6 @@ if ! rustup toolchain list 2>/dev/null | grep -q nightly; then
   exit 0
 fi
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
-for t in rule_file config registry engine; do
+for t in rule_file config registry engine git_object; do
   cargo +nightly fuzz run -O "$t" -- -max_total_time="${FUZZ_SECONDS:-10}" -max_len=8192 -rss_limit_mb=2048
 done

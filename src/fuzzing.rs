@@ -35,6 +35,14 @@ pub fn registry(data: &[u8]) {
     }
 }
 
+/// Checks bytes as a loose git object (inflate, header, size), as git sources do before libgit2
+/// may read one, and reads them as a commit's raw text, as history scans do for a commit that
+/// libgit2 cannot parse.
+pub fn git_object(data: &[u8]) {
+    let _ = crate::source::git::check_loose_object(&mut &data[..]);
+    let _ = crate::source::git::parse_raw_commit(data);
+}
+
 fn scanner() -> Option<&'static Scanner> {
     static S: OnceLock<Option<Scanner>> = OnceLock::new();
     S.get_or_init(|| {

@@ -33,6 +33,8 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
     let started = Instant::now();
     let started_at = OffsetDateTime::now_utc();
     let target = req.target();
+    // Corrupt loose objects are hidden behind a temporary object directory until the run ends.
+    let _objects = git::ObjectGuards;
     let meter = Arc::new(git::Meter::default());
     let bar = (target == Target::History).then(|| HistoryProgress::start(req, &meter));
     // A history's commits and changes are read while the rules load (they need none).

@@ -60,11 +60,19 @@ fn fuzz_entry_points_survive_random_and_mutated_input() {
     for v in mutations(&engine_seed, &mut g, 500) {
         ndaguard::fuzzing::engine(&v);
     }
+    let object: Vec<u8> = format!("blob 60\0{}\n", g.alnum(59)).into_bytes();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &object).expect("in memory");
+    let object_seed = z.finish().expect("in memory");
+    for v in mutations(&object_seed, &mut g, 500) {
+        ndaguard::fuzzing::git_object(&v);
+    }
     for _ in 0..200 {
         let n = g.below(2048);
         let v: Vec<u8> = (0..n).map(|_| g.below(256) as u8).collect();
         ndaguard::fuzzing::engine(&v);
         ndaguard::fuzzing::registry(&v);
         ndaguard::fuzzing::config(&v);
+        ndaguard::fuzzing::git_object(&v);
     }
 }

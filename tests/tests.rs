@@ -7,6 +7,7 @@ mod ci_flags;
 mod cli;
 mod fuzz_smoke;
 mod git;
+mod git_objects;
 mod hooks;
 mod hostile;
 mod hostile_io;

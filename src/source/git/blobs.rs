@@ -8,7 +8,7 @@
 use git2::{Oid, Repository};
 
 use super::linediff;
-use super::{CommitInfo, OidMap, OidSet};
+use super::{read_error, CommitInfo, OidMap, OidSet};
 use crate::blob::{BlobSink, Hit, Origin, Provenance, Scanned, STREAM_ABOVE};
 use crate::finding::{self, SkipReason};
 use crate::source::tree;
@@ -51,7 +51,9 @@ pub(super) fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText<'_> {
     }
     let blob = match repo.find_blob(oid) {
         Ok(b) => b,
-        Err(e) => return BlobText::Skip(SkipReason::MissingObject, format!("blob {oid}: {}", e.message())),
+        Err(e) => {
+            return BlobText::Skip(SkipReason::MissingObject, format!("blob {oid}: {}", read_error(repo, oid, &e)))
+        }
     };
     if blob.size() as u64 > max {
         return BlobText::Skip(SkipReason::TooLarge, format!("blob {oid}: {} bytes > limit of {max}", blob.size()));

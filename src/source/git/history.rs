@@ -14,10 +14,10 @@ use super::blobs::{
     BlobText, BlobUses, Text,
 };
 use super::cache::{Entry, ScanCache};
-use super::walk::{all_commits, commit_changes, commit_infos};
+use super::walk::{all_commits, commit_changes, commit_infos, commit_tree};
 use super::{
-    open, phase, pool, push_special, ChangeKind, CommitChanges, CommitInfo, HistoryOptions, Meter, OidMap, OidSet,
-    Phase, Shard,
+    open, phase, pool, push_special, reopen, ChangeKind, CommitChanges, CommitInfo, HistoryOptions, Meter, OidMap,
+    OidSet, Phase, Shard,
 };
 use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned};
 use crate::cancel::Cancel;
@@ -78,7 +78,7 @@ fn changes_per_commit(
         commits
             .par_iter()
             .map_init(
-                || Repository::open(git_dir).ok(),
+                || reopen(git_dir),
                 |repo, &oid| match repo {
                     Some(r) if !cancel.is_cancelled() => {
                         meter.step(1, 0);
@@ -264,10 +264,7 @@ impl ScanTasks<'_> {
     fn run<S: BlobSink, F: Fn() -> S + Sync>(&self, tasks: &[Vec<usize>], make_sink: &F) -> Vec<(usize, BlobScan)> {
         tasks
             .par_iter()
-            .map_init(
-                || (Repository::open(self.git_dir).ok(), make_sink()),
-                |(repo, sink), task| self.task(repo.as_ref(), sink, task),
-            )
+            .map_init(|| (reopen(self.git_dir), make_sink()), |(repo, sink), task| self.task(repo.as_ref(), sink, task))
             .flatten_iter()
             .collect()
     }
@@ -401,12 +398,12 @@ fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], meter
     let partial: Vec<Vec<u64>> = commits
         .par_chunks(64)
         .map_init(
-            || (Repository::open(git_dir).ok(), HashMap::<(Oid, usize), bool>::new()),
+            || (reopen(git_dir), HashMap::<(Oid, usize), bool>::new()),
             |(repo, cache), chunk| {
                 let mut counts = vec![0u64; wanted.len()];
                 let Some(repo) = repo else { return counts };
                 for oid in chunk {
-                    let Ok(tree) = repo.find_commit(*oid).and_then(|c| c.tree()) else { continue };
+                    let Some(tree) = commit_tree(repo, *oid) else { continue };
                     for (i, w) in wanted.iter().enumerate() {
                         let Ok(entry) = tree.get_path(Path::new(w.path)) else { continue };
                         let id = entry.id();

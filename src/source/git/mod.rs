@@ -20,7 +20,9 @@ mod blobs;
 mod cache;
 mod history;
 mod linediff;
+mod loose;
 mod range;
+mod raw;
 mod staged;
 mod walk;
 
@@ -39,6 +41,9 @@ use crate::finding::{self, SkipReason, Skipped};
 
 pub(crate) use cache::ScanCache;
 pub(crate) use history::{plan_history, scan_planned};
+pub(crate) use loose::check as check_loose_object;
+pub(crate) use loose::ReleaseOnDrop as ObjectGuards;
+pub(crate) use raw::parse_commit as parse_raw_commit;
 
 pub(crate) use range::scan_range;
 pub(crate) use staged::scan_staged;
@@ -225,7 +230,8 @@ fn git_err(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
 /// Opens the repository holding `root` (a work tree, a path inside one, or a bare repository).
 /// Object hashes are not re-verified on read: a scanner reads every blob once, and SHA-1
 /// verification of each would cost about a sixth of a history scan; corrupt objects still fail
-/// to inflate or parse and are reported.
+/// to inflate or parse and are reported. Corrupt loose objects are hidden from libgit2 (see
+/// [`loose`]): they read as missing, and [`read_error`] says why.
 fn open(root: &Path) -> Result<Repository> {
     git2::opts::strict_hash_verification(false);
     // Bound memory: every worker opens the repository, and each would otherwise map up to 8 GiB
@@ -236,8 +242,27 @@ fn open(root: &Path) -> Result<Repository> {
         let _ = git2::opts::set_mwindow_mapped_limit(64 * 1024 * 1024);
         let _ = git2::opts::set_cache_max_size(64 * 1024 * 1024);
     }
-    Repository::discover(root)
-        .map_err(|e| Error::Usage(format!("{}: not a git repository ({})", root.display(), e.message())))
+    let repo = Repository::discover(root)
+        .map_err(|e| Error::Usage(format!("{}: not a git repository ({})", root.display(), e.message())))?;
+    loose::guard(&repo).map_err(|e| Error::Git {
+        context: format!("{}: cannot check its loose objects", root.display()),
+        message: e.to_string(),
+    })?;
+    Ok(repo)
+}
+
+/// Opens the repository at `git_dir` again (for a worker thread), hiding what [`open`] hid.
+fn reopen(git_dir: &Path) -> Option<Repository> {
+    loose::reopen(git_dir)
+}
+
+/// Why object `oid` could not be read: libgit2's message, or for a loose object hidden because
+/// it is corrupt, what is wrong with it.
+fn read_error(repo: &Repository, oid: Oid, e: &git2::Error) -> String {
+    match loose::why_hidden(repo.path(), oid) {
+        Some(why) => format!("corrupt loose object ({why}), not read"),
+        None => e.message().to_string(),
+    }
 }
 
 /// The top level of the git work tree holding `path`, if it is in one (not for a bare

@@ -9,9 +9,13 @@ use std::path::Path;
 
 use git2::{Delta, DiffOptions, FileMode, ObjectType, Oid, Repository, Sort, Tree, TreeEntry};
 
-use super::{git_err, path_of, provenance, Change, ChangeKind, CommitChanges, CommitInfo, OidMap};
+use super::raw::{parse_commit, RawCommit};
+use super::{
+    git_err, path_of, provenance, read_error, time_of, Change, ChangeKind, CommitChanges, CommitInfo, OidMap, OidSet,
+};
+use crate::blob::Provenance;
 use crate::error::Result;
-use crate::finding::{SkipReason, Skipped};
+use crate::finding::{self, SkipReason, Skipped};
 
 /// The changes of a diff: new-side blobs of added, modified, renamed, copied or retyped entries,
 /// and the old-side blobs of modified, deleted, renamed and retyped ones.
@@ -47,12 +51,6 @@ pub(super) fn diff_options() -> DiffOptions {
     let mut o = DiffOptions::new();
     o.ignore_submodules(false).skip_binary_check(true).include_typechange(true);
     o
-}
-
-/// The tree of a commit's parent `i`, or `None` when the parent is absent (root commit, or cut
-/// off by a shallow clone).
-fn parent_tree<'r>(commit: &git2::Commit<'r>, i: usize) -> Option<Tree<'r>> {
-    commit.parent(i).ok().and_then(|p| p.tree().ok())
 }
 
 const MODE_TREE: i32 = 0o040000;
@@ -126,7 +124,7 @@ pub(super) fn diff_trees(
                         out.errors.push(Skipped {
                             path: format!("<tree {}>", e.id()),
                             reason: SkipReason::MissingObject,
-                            detail: err.message().to_string(),
+                            detail: read_error(repo, e.id(), &err),
                         });
                         None
                     }
@@ -154,35 +152,87 @@ pub(super) fn diff_trees(
     }
 }
 
+/// A commit as libgit2 parses it, or for one it refuses (a bad date, a malformed signature),
+/// what its raw text gives, with libgit2's reason.
+pub(super) enum Loaded<'r> {
+    Parsed(git2::Commit<'r>),
+    Raw(Box<RawCommit>, String),
+}
+
+impl Loaded<'_> {
+    fn tree_id(&self) -> Option<Oid> {
+        match self {
+            Loaded::Parsed(c) => Some(c.tree_id()),
+            Loaded::Raw(r, _) => r.tree,
+        }
+    }
+
+    fn parent_ids(&self) -> Vec<Oid> {
+        match self {
+            Loaded::Parsed(c) => c.parent_ids().collect(),
+            Loaded::Raw(r, _) => r.parents.clone(),
+        }
+    }
+}
+
+/// Loads commit `oid`, falling back to its raw text when libgit2 cannot parse it. `Err` says
+/// why it cannot be read at all (missing, corrupt, not a commit, no tree).
+pub(super) fn load_commit(repo: &Repository, oid: Oid) -> std::result::Result<Loaded<'_>, String> {
+    let err = match repo.find_commit(oid) {
+        Ok(c) => return Ok(Loaded::Parsed(c)),
+        Err(e) => e,
+    };
+    let why = read_error(repo, oid, &err);
+    if err.code() == git2::ErrorCode::NotFound {
+        return Err(why);
+    }
+    let odb = repo.odb().map_err(|_| why.clone())?;
+    let raw = odb.read(oid).ok().filter(|o| o.kind() == ObjectType::Commit).map(|o| parse_commit(o.data()));
+    match raw {
+        Some(r) if r.tree.is_some() => Ok(Loaded::Raw(Box::new(r), why)),
+        _ => Err(why),
+    }
+}
+
+/// The tree of commit `oid` (parsed or raw), if it can be read.
+pub(super) fn commit_tree(repo: &Repository, oid: Oid) -> Option<Tree<'_>> {
+    let id = load_commit(repo, oid).ok()?.tree_id()?;
+    repo.find_tree(id).ok()
+}
+
 /// Diffs a commit against its first parent (or the empty tree). With `all_parents`, also records
-/// the other parents' versions of each changed path as old blobs.
+/// the other parents' versions of each changed path as old blobs. A commit libgit2 cannot parse
+/// is diffed from its raw text, and reported.
 pub(super) fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> CommitChanges {
     let mut out = CommitChanges::default();
-    let missing = |what: &str, e: git2::Error| Skipped {
-        path: format!("<{what} {oid}>"),
-        reason: SkipReason::MissingObject,
-        detail: e.message().to_string(),
-    };
-    let commit = match repo.find_commit(oid) {
+    let missing = |path: String, detail: String| Skipped { path, reason: SkipReason::MissingObject, detail };
+    let commit = match load_commit(repo, oid) {
         Ok(c) => c,
-        Err(e) => {
-            out.errors.push(missing("commit", e));
+        Err(why) => {
+            out.errors.push(missing(format!("<commit {oid}>"), why));
             return out;
         }
     };
-    let tree = match commit.tree() {
+    if let Loaded::Raw(_, why) = &commit {
+        let detail = format!("cannot be parsed ({why}): its tree was scanned from its raw text");
+        out.errors.push(missing(format!("<commit {oid}>"), detail));
+    }
+    let Some(tree_id) = commit.tree_id() else { return out };
+    let tree = match repo.find_tree(tree_id) {
         Ok(t) => t,
         Err(e) => {
-            out.errors.push(missing("tree of commit", e));
+            let detail = read_error(repo, tree_id, &e);
+            out.errors.push(missing(format!("<tree {tree_id} of commit {oid}>"), detail));
             return out;
         }
     };
-    let parent = parent_tree(&commit, 0);
+    let parents = commit.parent_ids();
+    let parent = parents.first().and_then(|p| commit_tree(repo, *p));
     let mut prefix = Vec::new();
     diff_trees(repo, parent.as_ref(), Some(&tree), &mut prefix, &mut out);
     if all_parents {
-        for i in 1..commit.parent_count() {
-            let Some(pt) = parent_tree(&commit, i) else { continue };
+        for p in parents.iter().skip(1) {
+            let Some(pt) = commit_tree(repo, *p) else { continue };
             for c in &out.changes {
                 if let Ok(entry) = pt.get_path(Path::new(&c.path)) {
                     if entry.kind() == Some(ObjectType::Blob) {
@@ -195,57 +245,138 @@ pub(super) fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> 
     out
 }
 
-/// Every commit reachable from any ref, HEAD and the stash reflog, oldest first.
-pub(super) fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>) -> Result<Vec<Oid>> {
-    let mut walk = repo.revwalk().map_err(git_err("cannot walk the history"))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(git_err("cannot walk the history"))?;
-    let mut pushed = 0usize;
+/// The commit a reference leads to: peeled by libgit2, or for a commit it cannot parse, the
+/// reference's target (through one annotated tag) when that is a commit object.
+fn tip_of(repo: &Repository, r: &git2::Reference<'_>) -> Option<Oid> {
+    if let Ok(c) = r.peel_to_commit() {
+        return Some(c.id());
+    }
+    let mut id = r.resolve().ok()?.target()?;
+    let odb = repo.odb().ok()?;
+    if let Ok((_, ObjectType::Tag)) = odb.read_header(id) {
+        id = repo.find_tag(id).ok()?.target_id();
+    }
+    match odb.read_header(id) {
+        Ok((_, ObjectType::Commit)) | Err(_) => Some(id),
+        Ok(_) => None,
+    }
+}
+
+/// The tips of a history: every ref, HEAD and the stash reflog.
+fn tips(repo: &Repository) -> Result<Vec<Oid>> {
+    let mut tips = Vec::new();
     let refs = repo.references().map_err(git_err("cannot list references"))?;
-    for r in refs {
-        let Ok(r) = r else { continue };
-        if let Ok(c) = r.peel_to_commit() {
-            if walk.push(c.id()).is_ok() {
-                pushed += 1;
-            }
-        }
+    for r in refs.flatten() {
+        tips.extend(tip_of(repo, &r));
     }
     if let Ok(head) = repo.head() {
-        if let Ok(c) = head.peel_to_commit() {
-            if walk.push(c.id()).is_ok() {
-                pushed += 1;
-            }
-        }
+        tips.extend(tip_of(repo, &head));
     }
     if let Ok(reflog) = repo.reflog("refs/stash") {
-        for entry in reflog.iter() {
-            if walk.push(entry.id_new()).is_ok() {
-                pushed += 1;
+        tips.extend(reflog.iter().map(|e| e.id_new()));
+    }
+    Ok(tips)
+}
+
+/// Every commit reachable from any ref, HEAD and the stash reflog, oldest first. libgit2 walks
+/// the history; when it cannot (a commit it cannot parse or read, at a tip or among the
+/// ancestors), [`walk_leniently`] walks it again and names each commit it could not read.
+pub(super) fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>) -> Result<Vec<Oid>> {
+    let tips = tips(repo)?;
+    let mut walk = repo.revwalk().map_err(git_err("cannot walk the history"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(git_err("cannot walk the history"))?;
+    let mut failed = false;
+    for &tip in &tips {
+        failed |= walk.push(tip).is_err();
+    }
+    let mut commits = Vec::new();
+    if !failed {
+        for oid in walk {
+            match oid {
+                Ok(o) => commits.push(o),
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
             }
         }
     }
-    if pushed == 0 {
-        return Ok(Vec::new());
-    }
-    let mut commits = Vec::new();
-    for oid in walk {
-        match oid {
-            Ok(o) => commits.push(o),
-            Err(e) => skipped.push(Skipped {
-                path: "<history>".into(),
-                reason: SkipReason::MissingObject,
-                detail: format!("the commit walk stopped early: {}", e.message()),
-            }),
-        }
+    if failed {
+        commits = walk_leniently(repo, &tips, skipped);
     }
     Ok(commits)
+}
+
+/// The shallow boundary: commits whose parents a shallow clone does not have.
+fn shallow_commits(repo: &Repository) -> OidSet {
+    let text = std::fs::read_to_string(repo.commondir().join("shallow")).unwrap_or_default();
+    text.lines().filter_map(|l| Oid::from_str(l.trim()).ok()).collect()
+}
+
+/// Walks the history from `tips` commit by commit, parents before children, reading commits
+/// that libgit2 cannot parse from their raw text (their parents are walked and their trees
+/// scanned) and naming each commit that cannot be read at all (its ancestors are then reached
+/// only through other paths).
+fn walk_leniently(repo: &Repository, tips: &[Oid], skipped: &mut Vec<Skipped>) -> Vec<Oid> {
+    let shallow = shallow_commits(repo);
+    let mut seen = OidSet::default();
+    let mut order = Vec::new();
+    for &tip in tips {
+        let mut stack = vec![(tip, false)];
+        while let Some((oid, expanded)) = stack.pop() {
+            if expanded {
+                order.push(oid);
+                continue;
+            }
+            if !seen.insert(oid) {
+                continue;
+            }
+            let parents = match load_commit(repo, oid) {
+                Ok(c) if !shallow.contains(&oid) => c.parent_ids(),
+                Ok(_) => Vec::new(),
+                Err(why) => {
+                    skipped.push(Skipped {
+                        path: format!("<commit {oid}>"),
+                        reason: SkipReason::MissingObject,
+                        detail: why,
+                    });
+                    continue;
+                }
+            };
+            stack.push((oid, true));
+            stack.extend(parents.into_iter().rev().filter(|p| !seen.contains(p)).map(|p| (p, false)));
+        }
+    }
+    order
+}
+
+/// Provenance from a commit's raw text: its author (or committer) and date, as far as they
+/// can be read. `None` without any readable time.
+fn raw_provenance(oid: Oid, raw: &RawCommit) -> Option<Provenance> {
+    let sig = raw.author.as_ref().filter(|a| a.when.is_some()).or(raw.committer.as_ref())?;
+    let (secs, offset) = sig.when?;
+    let (date, time) = time_of(git2::Time::new(secs, offset));
+    let author = raw.author.as_ref().unwrap_or(sig);
+    Some(Provenance {
+        commit: oid.to_string(),
+        author: finding::escape_bytes(&author.name),
+        email: finding::escape_bytes(&author.email),
+        date,
+        time,
+    })
 }
 
 /// Loads provenance for the given commits (in their order).
 pub(super) fn commit_infos(repo: &Repository, commits: &[Oid]) -> OidMap<CommitInfo> {
     let mut infos = OidMap::with_capacity_and_hasher(commits.len(), Default::default());
     for (order, &oid) in commits.iter().enumerate() {
-        if let Ok(c) = repo.find_commit(oid) {
-            infos.insert(oid, CommitInfo { provenance: provenance(&c), order });
+        let provenance = match load_commit(repo, oid) {
+            Ok(Loaded::Parsed(c)) => Some(provenance(&c)),
+            Ok(Loaded::Raw(raw, _)) => raw_provenance(oid, &raw),
+            Err(_) => None,
+        };
+        if let Some(provenance) = provenance {
+            infos.insert(oid, CommitInfo { provenance, order });
         }
     }
     infos
