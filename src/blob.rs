@@ -133,4 +133,8 @@ pub(crate) trait BlobSink {
     /// Whether findings of `rule_id` at `path` are suppressed by path alone (for a blob scanned
     /// under another of its paths).
     fn suppresses_path(&self, rule_id: &str, path: &str) -> bool;
+
+    /// What the rules see of `path` (see `Engine::path_class`): paths of one class scan any
+    /// text alike.
+    fn path_class(&self, path: &str) -> Vec<u32>;
 }

@@ -10,6 +10,7 @@ mod git;
 mod git_objects;
 mod hooks;
 mod hostile;
+mod hostile_git;
 mod hostile_io;
 mod incident;
 mod integrations;

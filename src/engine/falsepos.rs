@@ -589,7 +589,7 @@ fn is_camel_words(s: &[u8]) -> bool {
 }
 
 /// Whether `path` names a source-code file.
-fn is_code_path(path: &str) -> bool {
+pub(crate) fn is_code_path(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.rsplit_once('.').is_some_and(|(_, ext)| CODE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }

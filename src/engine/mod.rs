@@ -210,6 +210,22 @@ impl Engine {
         Ok(())
     }
 
+    /// What the rules see of `path`: the path-limited rules that run there, then whether generic
+    /// rules skip it as generated and whether it names source code. Two paths of one class scan
+    /// any text alike (a history scan scans a blob used under several paths once per class).
+    pub fn path_class(&self, path: &str) -> Vec<u32> {
+        let mut class: Vec<u32> = (0..self.rules.len())
+            .filter(|&ri| self.rules[ri].path.is_some())
+            .filter(|&ri| {
+                self.compiled(ri).and_then(|c| c.path.as_ref()).is_some_and(|re| re.is_match(path.as_bytes()))
+            })
+            .map(|ri| ri as u32)
+            .collect();
+        class.push(u32::MAX - u32::from(falsepos::is_generated_path(path)));
+        class.push(u32::MAX - 2 - u32::from(falsepos::is_code_path(path)));
+        class
+    }
+
     /// Finds every match in `data`. `path` (relative, `/`-separated) is used by path-limited rules;
     /// `None` runs only rules without a path limit.
     pub fn find(&self, data: &[u8], path: Option<&str>, scratch: &mut Scratch, out: &mut Vec<Match>) {

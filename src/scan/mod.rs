@@ -486,6 +486,10 @@ impl BlobSink for ScanSink<'_> {
     fn suppresses_path(&self, rule_id: &str, path: &str) -> bool {
         self.scanner.allowlist.suppresses_path(rule_id, path)
     }
+
+    fn path_class(&self, path: &str) -> Vec<u32> {
+        self.scanner.engine.path_class(path)
+    }
 }
 
 /// The decoded bytes of a segment, without the line's text before them.

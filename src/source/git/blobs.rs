@@ -67,7 +67,7 @@ pub(super) fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText<'_> {
 
 /// What a blob must hold to carry a finding: the secret itself, or for a secret found decoded,
 /// the bytes around its encoded text on its line (at most a few hundred either side).
-fn needle(data: &[u8], h: &Hit) -> Vec<u8> {
+pub(super) fn needle(data: &[u8], h: &Hit) -> Vec<u8> {
     let f = &h.finding;
     let at = h.offset.min(data.len());
     if f.encoding.is_none() {

@@ -10,10 +10,11 @@ use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::blobs::{
-    base_links, first_key, read_text, record_base, record_use, relabel, scan_blob, version_chains, Base, BlobScan,
-    BlobText, BlobUses, Text,
+    base_links, first_key, needle, read_text, record_base, record_use, relabel, scan_blob, version_chains, Base,
+    BlobScan, BlobText, BlobUses, Text,
 };
 use super::cache::{Entry, ScanCache};
+use super::linediff;
 use super::walk::{all_commits, commit_changes, commit_infos, commit_tree};
 use super::{
     open, phase, pool, push_special, reopen, ChangeKind, CommitChanges, CommitInfo, HistoryOptions, Meter, OidMap,
@@ -41,6 +42,11 @@ pub(crate) struct HistoryPlan {
 
 /// Unique blobs with their (path, introducing commit) uses, the earliest first.
 type BlobList = Vec<(Oid, Vec<(String, Oid)>)>;
+
+/// For a blob used under paths of different classes (see [`BlobSink::path_class`]: a `.npmrc`
+/// and a `notes.txt`), its uses grouped by class, as indices into its use list, the class of its
+/// first use first. Empty when every use is of one class (most blobs): the blob is scanned once.
+type PathGroups = Vec<Vec<usize>>;
 
 /// Reads the commits of the repository at `root` and what each introduced, with `threads`
 /// workers (0: one per core).
@@ -142,6 +148,7 @@ where
     let mut blobs = drop_allowlisted(uses, &infos, &sink, shard, &mut out);
     // Versions of one path next to each other: the pack's delta chains stay in libgit2's cache.
     pool.install(|| blobs.par_sort_unstable_by(|(a, la), (b, lb)| la[0].0.cmp(&lb[0].0).then(a.cmp(b))));
+    let groups = path_groups(&blobs, &sink, shard);
     let mut base_of = base_links(&blobs, &bases);
     let mut tasks = version_chains(&blobs, &mut base_of);
     if let Some(shard) = shard {
@@ -157,6 +164,7 @@ where
     let scan = ScanTasks {
         git_dir: &git_dir,
         blobs: &blobs,
+        groups: &groups,
         infos: &infos,
         base_of: &base_of,
         max,
@@ -167,9 +175,9 @@ where
     let scanned = pool.install(|| scan.run(&tasks, &make_sink));
     phase(&clock, "scan");
     if let Some(c) = cache.filter(|_| !cancel.is_cancelled()) {
-        save_cache(c, &scanned, &blobs, &base_of, &mut out);
+        save_cache(c, &scanned, &blobs, &groups, &base_of, &mut out);
     }
-    let best = earliest_findings(scanned, &blobs, &infos, &sink, &cancel, &mut out);
+    let best = earliest_findings(scanned, (&blobs, &groups), &infos, &sink, &cancel, &mut out);
     let best: Vec<BestFinding> = best.into_values().collect();
     let wanted: Vec<Carrier<'_>> =
         best.iter().map(|b| Carrier { path: &b.hit.finding.path, blobs: &b.blobs, needles: &b.needles }).collect();
@@ -192,19 +200,57 @@ where
     Ok(out)
 }
 
+/// Groups the uses of each blob by path class (see [`PathGroups`]); only blobs with several
+/// paths, and in a sharded scan only the shard's own, are looked at.
+fn path_groups(blobs: &BlobList, sink: &dyn BlobSink, shard: Option<Shard>) -> Vec<PathGroups> {
+    let mut classes: HashMap<&str, Vec<u32>> = HashMap::new();
+    blobs
+        .iter()
+        .map(|(blob, list)| {
+            if list.len() < 2 || shard.is_some_and(|s| !s.owns(*blob)) {
+                return Vec::new();
+            }
+            let mut seen: Vec<(Vec<u32>, Vec<usize>)> = Vec::new();
+            for (j, (path, _)) in list.iter().enumerate() {
+                let class = classes.entry(path.as_str()).or_insert_with(|| sink.path_class(path));
+                match seen.iter_mut().find(|(c, _)| c == class) {
+                    Some((_, g)) => g.push(j),
+                    None => seen.push((class.clone(), vec![j])),
+                }
+            }
+            if seen.len() < 2 {
+                return Vec::new();
+            }
+            seen.into_iter().map(|(_, g)| g).collect()
+        })
+        .collect()
+}
+
+/// The path a blob's cache entry is keyed by: its first path, or for a blob scanned once per
+/// path class, the first path of each class.
+fn cache_path(list: &[(String, Oid)], groups: &PathGroups) -> String {
+    if groups.is_empty() {
+        return list[0].0.clone();
+    }
+    groups.iter().map(|g| list[g[0]].0.as_str()).collect::<Vec<&str>>().join("\0")
+}
+
 /// Records in the cache every blob of this scan that found nothing (see [`ScanCache::entry`]).
 fn save_cache(
     cache: &ScanCache,
-    scanned: &[(usize, BlobScan)],
+    scanned: &[(usize, Vec<BlobScan>)],
     blobs: &BlobList,
+    groups: &[PathGroups],
     base_of: &OidMap<Oid>,
     out: &mut Collected,
 ) {
     let entries: Vec<(Oid, Entry)> = scanned
         .iter()
+        .filter(|(_, s)| s.iter().all(|s| s.scanned.hits.is_empty()))
         .filter_map(|(i, s)| {
             let (blob, list) = &blobs[*i];
-            ScanCache::entry(base_of.get(blob).copied(), &list[0].0, &s.scanned).map(|e| (*blob, e))
+            let path = cache_path(list, &groups[*i]);
+            ScanCache::entry(base_of.get(blob).copied(), &path, &s.first()?.scanned).map(|e| (*blob, e))
         })
         .collect();
     if let Err(e) = cache.save(&entries) {
@@ -250,6 +296,7 @@ fn drop_allowlisted(
 struct ScanTasks<'a> {
     git_dir: &'a Path,
     blobs: &'a BlobList,
+    groups: &'a [PathGroups],
     infos: &'a OidMap<CommitInfo>,
     base_of: &'a OidMap<Oid>,
     max: u64,
@@ -259,9 +306,14 @@ struct ScanTasks<'a> {
 }
 
 impl ScanTasks<'_> {
-    /// Scans each unique blob once, in parallel: each task walks versions of a path, each scanned
-    /// for the lines its base version lacks. Returns (blob index, result) pairs.
-    fn run<S: BlobSink, F: Fn() -> S + Sync>(&self, tasks: &[Vec<usize>], make_sink: &F) -> Vec<(usize, BlobScan)> {
+    /// Scans each unique blob once per class of its paths, in parallel: each task walks versions
+    /// of a path, each scanned for the lines its base version lacks. Returns (blob index,
+    /// results) pairs: one result per [`PathGroups`] group, or one for all its paths.
+    fn run<S: BlobSink, F: Fn() -> S + Sync>(
+        &self,
+        tasks: &[Vec<usize>],
+        make_sink: &F,
+    ) -> Vec<(usize, Vec<BlobScan>)> {
         tasks
             .par_iter()
             .map_init(|| (reopen(self.git_dir), make_sink()), |(repo, sink), task| self.task(repo.as_ref(), sink, task))
@@ -269,7 +321,7 @@ impl ScanTasks<'_> {
             .collect()
     }
 
-    fn task(&self, repo: Option<&Repository>, sink: &mut dyn BlobSink, task: &[usize]) -> Vec<(usize, BlobScan)> {
+    fn task(&self, repo: Option<&Repository>, sink: &mut dyn BlobSink, task: &[usize]) -> Vec<(usize, Vec<BlobScan>)> {
         let mut done = Vec::with_capacity(task.len());
         // The text of the version scanned last: usually the base of the next one.
         let mut prev: Option<(Oid, Text<'_>)> = None;
@@ -281,17 +333,22 @@ impl ScanTasks<'_> {
                 let why = format!("blob {blob}: cannot open repository");
                 done.push((
                     i,
-                    BlobScan { scanned: Scanned::skipped(SkipReason::MissingObject, why), needles: Vec::new() },
+                    vec![BlobScan { scanned: Scanned::skipped(SkipReason::MissingObject, why), needles: Vec::new() }],
                 ));
                 continue;
             };
             if self.cancel.is_cancelled() {
-                done.push((i, BlobScan { scanned: Scanned::default(), needles: Vec::new() }));
+                done.push((i, vec![BlobScan { scanned: Scanned::default(), needles: Vec::new() }]));
                 continue;
             }
-            if let Some(scanned) = self.cache.and_then(|c| c.lookup(*blob, self.base_of.get(blob).copied(), path)) {
+            let groups = &self.groups[i];
+            let cached = self.cache.and_then(|c| {
+                let key = if groups.is_empty() { None } else { Some(cache_path(list, groups)) };
+                c.lookup(*blob, self.base_of.get(blob).copied(), key.as_deref().unwrap_or(path))
+            });
+            if let Some(scanned) = cached {
                 self.meter.step(1, scanned.bytes);
-                done.push((i, BlobScan { scanned, needles: Vec::new() }));
+                done.push((i, vec![BlobScan { scanned, needles: Vec::new() }]));
                 prev = None;
                 continue;
             }
@@ -306,12 +363,34 @@ impl ScanTasks<'_> {
             let base = base_text.as_ref().map(Text::bytes);
             let origin = Origin { path, provenance };
             let (res, text) = scan_blob(r, sink, *blob, origin, self.max, base);
-            prev = text.map(|t| (*blob, t));
             self.meter.step(1, res.scanned.bytes);
-            done.push((i, res));
+            let mut scans = vec![res];
+            if scans[0].scanned.skipped.is_none() {
+                for g in groups.iter().skip(1) {
+                    let (path, commit) = &list[g[0]];
+                    let origin = Origin { path, provenance: self.infos.get(commit).map(|c| &c.provenance) };
+                    scans.push(match &text {
+                        Some(t) => scan_text(sink, t.bytes(), origin, base),
+                        None => scan_blob(r, sink, *blob, origin, self.max, base).0,
+                    });
+                }
+            }
+            prev = text.map(|t| (*blob, t));
+            done.push((i, scans));
         }
         done
     }
+}
+
+/// Scans the text of a blob again as another of its paths (one of another class), as
+/// [`scan_blob`] did.
+fn scan_text(sink: &mut dyn BlobSink, data: &[u8], origin: Origin<'_>, base: Option<&[u8]>) -> BlobScan {
+    let scanned = match base {
+        Some(b) => sink.scan(data, Some(&linediff::changed_regions(b, data)), origin),
+        None => sink.scan(data, None, origin),
+    };
+    let needles = scanned.hits.iter().map(|h| needle(data, h)).collect();
+    BlobScan { scanned, needles }
 }
 
 /// The earliest hit of one (path, secret), its commit's key, the blobs it was found in, and what
@@ -324,61 +403,83 @@ struct BestFinding {
 }
 
 /// One finding per (path, secret), the earliest commit's; also counts what was scanned.
+/// A blob scanned once per path class gives one result per class, each for that class's paths
+/// only; the counts are those of its first scan.
 fn earliest_findings(
-    scanned: Vec<(usize, BlobScan)>,
-    blobs: &BlobList,
+    scanned: Vec<(usize, Vec<BlobScan>)>,
+    (blobs, groups): (&BlobList, &[PathGroups]),
     infos: &OidMap<CommitInfo>,
     sink: &dyn BlobSink,
     cancel: &Cancel,
     out: &mut Collected,
 ) -> HashMap<(String, [u8; 32]), BestFinding> {
     let mut best: HashMap<(String, [u8; 32]), BestFinding> = HashMap::new();
-    for (i, BlobScan { scanned: res, needles }) in scanned {
+    for (i, scans) in scanned {
         let (blob, list) = &blobs[i];
-        if let Some((reason, detail)) = res.skipped {
-            out.skipped.push(Skipped { path: list[0].0.clone(), reason, detail });
+        let Some(first) = scans.first() else { continue };
+        if let Some((reason, detail)) = &first.scanned.skipped {
+            out.skipped.push(Skipped { path: list[0].0.clone(), reason: *reason, detail: detail.clone() });
             continue;
         }
-        if cancel.is_cancelled() && res.bytes == 0 && res.hits.is_empty() {
+        if cancel.is_cancelled() && first.scanned.bytes == 0 && scans.iter().all(|s| s.scanned.hits.is_empty()) {
             continue;
         }
         out.files_scanned += 1;
-        out.bytes_scanned += res.bytes;
-        out.suppressed += res.suppressed;
-        for (hi, h) in res.hits.iter().enumerate() {
-            for (path, commit) in list {
-                let Some(info) = infos.get(commit) else { continue };
-                if path != &list[0].0 && sink.suppresses_path(&h.finding.rule_id, path) {
-                    continue;
+        out.bytes_scanned += first.scanned.bytes;
+        out.suppressed += scans.iter().map(|s| s.scanned.suppressed).max().unwrap_or(0);
+        let whole: Vec<usize> = (0..list.len()).collect();
+        for (k, BlobScan { scanned: res, needles }) in scans.iter().enumerate() {
+            let uses = if scans.len() == 1 { &whole } else { &groups[i][k] };
+            let uses: Vec<&(String, Oid)> = uses.iter().map(|&j| &list[j]).collect();
+            add_hits(&mut best, (*blob, &uses), res, needles, infos, sink);
+        }
+    }
+    best
+}
+
+/// Adds the hits of one scan of `blob` to `best`, for each of `uses` (the first is the path it
+/// was scanned as; the others drop what the allowlist suppresses at their path).
+fn add_hits(
+    best: &mut HashMap<(String, [u8; 32]), BestFinding>,
+    (blob, uses): (Oid, &[&(String, Oid)]),
+    res: &Scanned,
+    needles: &[Vec<u8>],
+    infos: &OidMap<CommitInfo>,
+    sink: &dyn BlobSink,
+) {
+    let Some(scanned_as) = uses.first().map(|(p, _)| p) else { return };
+    for (hi, h) in res.hits.iter().enumerate() {
+        for &(path, commit) in uses {
+            let Some(info) = infos.get(commit) else { continue };
+            if path != scanned_as && sink.suppresses_path(&h.finding.rule_id, path) {
+                continue;
+            }
+            let key = first_key(info);
+            match best.get_mut(&(path.clone(), h.digest)) {
+                Some(b) => {
+                    b.blobs.insert(blob);
+                    if let Some(n) = needles.get(hi) {
+                        if b.needles.len() < 8 && !b.needles.contains(n) {
+                            b.needles.push(n.clone());
+                        }
+                    }
+                    if key < b.key {
+                        b.hit = relabel(h, path, Some(&info.provenance));
+                        b.key = key;
+                    }
                 }
-                let key = first_key(info);
-                match best.get_mut(&(path.clone(), h.digest)) {
-                    Some(b) => {
-                        b.blobs.insert(*blob);
-                        if let Some(n) = needles.get(hi) {
-                            if b.needles.len() < 8 && !b.needles.contains(n) {
-                                b.needles.push(n.clone());
-                            }
-                        }
-                        if key < b.key {
-                            b.hit = relabel(h, path, Some(&info.provenance));
-                            b.key = key;
-                        }
-                    }
-                    None => {
-                        let b = BestFinding {
-                            hit: relabel(h, path, Some(&info.provenance)),
-                            key,
-                            blobs: OidSet::from_iter([*blob]),
-                            needles: needles.get(hi).cloned().into_iter().collect(),
-                        };
-                        best.insert((path.clone(), h.digest), b);
-                    }
+                None => {
+                    let b = BestFinding {
+                        hit: relabel(h, path, Some(&info.provenance)),
+                        key,
+                        blobs: OidSet::from_iter([blob]),
+                        needles: needles.get(hi).cloned().into_iter().collect(),
+                    };
+                    best.insert((path.clone(), h.digest), b);
                 }
             }
         }
     }
-    best
 }
 
 /// One (path, secret) whose carrying commits are counted.
