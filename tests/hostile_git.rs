@@ -68,3 +68,43 @@ fn i04_history_applies_path_limited_rules_to_every_path_of_a_blob() {
     let npm = findings(&hist).into_iter().find(|f| f["rule_id"] == "npmrc-auth").expect("found");
     assert_eq!(npm["commits"], 3, "{hist}");
 }
+
+// 7: deleting `ndaguard:allow-next-line` exposes the line below it, in every mode.
+
+#[test]
+fn i07_deleting_an_allow_next_line_comment_is_an_exposure_in_every_mode() {
+    let mut g = Gen::new(1407);
+    let tok = g.github_pat();
+    let filler: String = (0..12).map(|i| format!("setting_{i} = {i}\n")).collect();
+    let mut r = Repo::new();
+    r.write("app.py", &format!("{filler}# ndaguard:allow-next-line\nTOKEN = '{tok}'\n{filler}"));
+    let suppressed = r.commit("a suppressed token");
+    let (code, hist, _) = scan_json(&["--history", r.path()]);
+    assert_eq!((code, findings(&hist).len()), (0, 0), "{hist}");
+
+    // Staged: the deletion is what the commit would add.
+    r.write("app.py", &format!("{filler}TOKEN = '{tok}'\n{filler}"));
+    r.git(&["add", "-A"]);
+    let (code, staged, _) = scan_json(&["--staged", r.path()]);
+    assert_eq!(code, 1, "{staged}");
+    assert_eq!(found(&staged, "github-pat-classic").len(), 1, "{staged}");
+    let exposed = r.commit_index("drop the comment");
+
+    let want = vec![("github-pat-classic".to_string(), "app.py".to_string(), exposed.clone())];
+    let (code, hist, _) = scan_json(&["--history", r.path()]);
+    assert_eq!(code, 1, "{hist}");
+    assert_eq!(found(&hist, "github-pat-classic"), want, "{hist}");
+    assert_eq!(findings(&hist)[0]["line"], 13);
+    let (_, range, _) = scan_json(&["--range", &format!("{suppressed}..{exposed}"), r.path()]);
+    assert_eq!(found(&range, "github-pat-classic"), want, "{range}");
+    let (_, tree, _) = scan_json(&[r.path()]);
+    assert_eq!(findings(&tree).len(), 1, "{tree}");
+
+    // Putting the comment back suppresses it again from then on: nothing new.
+    r.write("app.py", &format!("{filler}# ndaguard:allow-next-line\nTOKEN = '{tok}'\n{filler}"));
+    let again = r.commit("comment again");
+    let (_, range, _) = scan_json(&["--range", &format!("{exposed}..{again}"), r.path()]);
+    assert_eq!(findings(&range).len(), 0, "{range}");
+    let (_, hist, _) = scan_json(&["--history", r.path()]);
+    assert_eq!(found(&hist, "github-pat-classic"), want, "{hist}");
+}

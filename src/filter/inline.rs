@@ -13,9 +13,14 @@ pub fn is_allowed(data: &[u8], offset: usize) -> bool {
         return true;
     }
     match previous_line_bytes(data, offset) {
-        Some(prev) => memchr::memmem::find(prev, ALLOW_NEXT).is_some(),
+        Some(prev) => allows_next_line(prev),
         None => false,
     }
+}
+
+/// Whether `line` suppresses findings on the line after it (`ndaguard:allow-next-line`).
+pub fn allows_next_line(line: &[u8]) -> bool {
+    memchr::memmem::find(line, ALLOW_NEXT).is_some()
 }
 
 /// `ndaguard:allow` but not `ndaguard:allow-next-line` (which applies to the next line only).

@@ -11,10 +11,16 @@
 //! file): then a table of all old lines tells moved lines from new ones, and only new ones are
 //! scanned. A line counts as old only when it equals an old line byte for byte, so no hash
 //! collision can hide a new line; at worst a moved line is scanned again.
+//!
+//! A line also counts as new when the line before it gained or lost `ndaguard:allow-next-line`:
+//! deleting that comment exposes the line below it, which must then be scanned (the version
+//! without the suppression is an exposure of its own).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
+
+use crate::filter::inline::allows_next_line;
 
 /// Lines of unchanged text scanned before and after each run of new lines.
 pub(crate) const CONTEXT_LINES: usize = 3;
@@ -65,6 +71,22 @@ fn lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> + '_ {
         pos = end + 1;
         Some((start, &data[start..end]))
     })
+}
+
+/// Lines of `data` as [`lines`] gives them, each with whether the line before it (the first
+/// one's: `before`) suppresses it with `ndaguard:allow-next-line`.
+fn lines_in_context(data: &[u8], before: bool) -> impl Iterator<Item = (usize, (&[u8], bool))> + '_ {
+    let mut allowed = before;
+    lines(data).map(move |(at, line)| (at, (line, std::mem::replace(&mut allowed, allows_next_line(line)))))
+}
+
+/// Whether the last line of `data[..end]` (`end` a line start) holds `ndaguard:allow-next-line`.
+fn allows_line_at(data: &[u8], end: usize) -> bool {
+    if end == 0 {
+        return false;
+    }
+    let start = memchr::memrchr(b'\n', &data[..end - 1]).map_or(0, |i| i + 1);
+    allows_next_line(&data[start..end])
 }
 
 /// The start of the line `n` lines before the line that starts at `at` (a line start).
@@ -129,28 +151,36 @@ pub(crate) fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
     let suffix = common_suffix(&old[old.len() - max_suffix..], &new[new.len() - max_suffix..]);
     let tail = new.len() - suffix;
     // The suffix starts at a line start of `new` (and so of `old`, which has the same bytes).
-    let mid_end = if tail == 0 || new[tail - 1] == b'\n' {
+    let mut mid_end = if tail == 0 || new[tail - 1] == b'\n' {
         tail
     } else {
         memchr::memchr(b'\n', &new[tail..]).map_or(new.len(), |i| tail + i + 1)
     };
-    let old_mid_end = old.len() - (new.len() - mid_end);
+    let old_end = |mid_end: usize| old.len() - (new.len() - mid_end);
+    if mid_end < new.len() && mid_end >= prefix && allows_line_at(new, mid_end) != allows_line_at(old, old_end(mid_end))
+    {
+        // The first line of the common suffix gained or lost its suppression: compare it too.
+        mid_end = memchr::memchr(b'\n', &new[mid_end..]).map_or(new.len(), |i| mid_end + i + 1);
+    }
+    let old_mid_end = old_end(mid_end);
     let old_mid = if prefix <= old_mid_end { &old[prefix..old_mid_end] } else { &[][..] };
     let new_mid = &new[prefix..mid_end];
+    // The line before both middles is the same line of the common prefix.
+    let before = allows_line_at(new, prefix);
 
     // Lines of `new` found in `old` in order (each looked for among the next [`WINDOW`] old
     // lines) are not new. That is most of them, checked without hashing.
-    let old_lines: Vec<&[u8]> = lines(old_mid).map(|(_, l)| l).collect();
+    let old_lines: Vec<(&[u8], bool)> = lines_in_context(old_mid, before).map(|(_, l)| l).collect();
     let mut next_old = 0;
-    let mut unmatched: Vec<(usize, &[u8])> = Vec::new();
+    let mut unmatched: Vec<(usize, (&[u8], bool))> = Vec::new();
     let mut unmatched_bytes = 0;
-    for (at, line) in lines(new_mid) {
+    for (at, line) in lines_in_context(new_mid, before) {
         let window = &old_lines[next_old.min(old_lines.len())..(next_old + WINDOW).min(old_lines.len())];
         match window.iter().position(|l| *l == line) {
             Some(d) => next_old += d + 1,
             None => {
                 unmatched.push((at, line));
-                unmatched_bytes += line.len() + 1;
+                unmatched_bytes += line.0.len() + 1;
             }
         }
     }
@@ -158,14 +188,14 @@ pub(crate) fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
     // apart with a table of all old lines, so that a reordered file is not scanned again; when
     // they are few, scanning them costs less than the table.
     if unmatched_bytes * 2 > old_mid.len() {
-        let mut known: HashSet<&[u8], BuildHasherDefault<LineHasher>> =
+        let mut known: HashSet<(&[u8], bool), BuildHasherDefault<LineHasher>> =
             HashSet::with_capacity_and_hasher(old_lines.len(), BuildHasherDefault::default());
         known.extend(old_lines.iter().copied());
         unmatched.retain(|(_, line)| !known.contains(line));
     }
     // Runs of new lines, as byte ranges of `new`.
     let mut runs: Vec<Range<usize>> = Vec::new();
-    for (at, line) in unmatched {
+    for (at, (line, _)) in unmatched {
         let start = prefix + at;
         let end = (start + line.len() + 1).min(new.len());
         match runs.last_mut() {
@@ -246,6 +276,33 @@ mod tests {
         let got = covered(&new_edited, &changed_regions(&old_far, &new_edited));
         assert!(got.contains(&"changed = 1".to_string()));
         assert!(got.len() <= 2 * (1 + 2 * CONTEXT_LINES), "{}", got.len());
+    }
+
+    #[test]
+    fn a_line_that_loses_or_gains_its_allow_next_line_comment_is_new() {
+        let filler = numbered(20);
+        let fill: Vec<&str> = filler.iter().map(String::as_str).collect();
+        let token = "token = 'a secret value'";
+        for at in [0, 10, 20] {
+            let mut with = fill.clone();
+            with.insert(at, "# ndaguard:allow-next-line");
+            with.insert(at + 1, token);
+            let mut without = fill.clone();
+            without.insert(at, token);
+            let (with, without) = (text(&with), text(&without));
+            // Deleting the comment: the token's line is scanned in the new version.
+            assert!(covered(&without, &changed_regions(&with, &without)).contains(&token.to_string()), "at {at}");
+            // Adding it: the comment is new, and the token's line with it.
+            assert!(covered(&with, &changed_regions(&without, &with)).contains(&token.to_string()), "at {at}");
+        }
+        // A reordered file whose token lost its comment on the way.
+        let mut old = fill.clone();
+        old.insert(5, "# ndaguard:allow-next-line");
+        old.insert(6, token);
+        let mut new: Vec<&str> = fill.iter().rev().copied().collect();
+        new.insert(3, token);
+        let new_text = text(&new);
+        assert!(covered(&new_text, &changed_regions(&text(&old), &new_text)).contains(&token.to_string()));
     }
 
     #[test]
