@@ -108,3 +108,103 @@ fn i07_deleting_an_allow_next_line_comment_is_an_exposure_in_every_mode() {
     let (_, hist, _) = scan_json(&["--history", r.path()]);
     assert_eq!(found(&hist, "github-pat-classic"), want, "{hist}");
 }
+
+// 3: `ci github` on a push whose `before` says nothing falls back to what the push brings.
+
+/// Runs `ci github` for a push event with `payload` in `repo`; returns (exit code, log, SARIF
+/// result paths, job summary).
+fn ci_push(repo: &std::path::Path, payload: serde_json::Value) -> (i32, String, Vec<String>, String) {
+    let side = crate::common::Tree::new();
+    let event = side.write("event.json", payload.to_string());
+    let (sarif, summary) = (side.path().join("out.sarif"), side.path().join("summary.md"));
+    let out = crate::common::ndaguard()
+        .args(["ci", "github", "--now", "2026-11-22T10:00:00Z", "--fail-on", "finding", "--sarif-file"])
+        .arg(&sarif)
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_WORKSPACE", repo)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env_remove("GITHUB_OUTPUT")
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap_or_default()).unwrap_or_default();
+    let uris = doc["runs"][0]["results"]
+        .as_array()
+        .map(|a| {
+            let uri = |r: &serde_json::Value| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].clone();
+            a.iter().map(|r| uri(r).as_str().unwrap_or_default().to_string()).collect()
+        })
+        .unwrap_or_default();
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), log, uris, std::fs::read_to_string(&summary).unwrap_or_default())
+}
+
+fn push_event(before: &str, after: &str, branch: &str) -> serde_json::Value {
+    serde_json::json!({"ref": format!("refs/heads/{branch}"), "before": before, "after": after,
+        "forced": true, "repository": {"default_branch": "main"}})
+}
+
+#[test]
+fn i03_ci_push_without_a_usable_before_scans_what_the_push_brings() {
+    let mut g = Gen::new(1403);
+    let zeros = "0".repeat(40);
+    let gone = g.hex(40); // a commit the force push dropped: not in the clone
+                          // The remote: main with a release branch forked from it, then main force-pushed with a
+                          // commit that leaked a token and one that removed it (only a commit scan finds it).
+    let mut origin = Repo::new();
+    origin.write("README.md", "hello\n");
+    let base = origin.commit("base");
+    origin.git(&["branch", "release"]);
+    origin.write("deploy.env", &format!("GH_TOKEN={}\n", g.github_pat()));
+    origin.commit("leak");
+    origin.write("deploy.env", "GH_TOKEN=${GH_TOKEN}\n");
+    let after = origin.commit("unleak");
+    let clone = crate::common::Tree::new();
+    let work = clone.path().join("w");
+    let work_s = work.to_str().expect("utf-8");
+    origin.git(&["clone", "-q", origin.path(), work_s]);
+
+    // A force push to the default branch: its before is gone, and origin/main is after itself.
+    let (code, log, uris, summary) = ci_push(&work, push_event(&gone, &after, "main"));
+    assert_eq!(code, 1, "{log}");
+    assert_eq!(uris, ["deploy.env"], "{log}");
+    assert!(log.contains("scanned the 2 commit(s) of the push that are on no other branch"), "{log}");
+    assert!(summary.contains(&format!("{base}..{after}")), "{summary}");
+    // The same with before all zeros (a first push of the default branch).
+    let (code, log, uris, _) = ci_push(&work, push_event(&zeros, &after, "main"));
+    assert_eq!((code, uris.len()), (1, 1), "{log}");
+    assert!(log.contains("a new branch"), "{log}");
+
+    // A force push that rewound the branch (before is in the clone, before..after is empty).
+    let (code, log, _, _) = ci_push(&work, push_event(&after, &base, "main"));
+    assert!(!log.contains("holds no commits"), "{log}");
+    assert!(log.contains("holds no commit (a force push that rewound the branch)"), "{log}");
+    assert!(log.contains("every pushed commit is on another branch: scanned the tree"), "{log}");
+    assert_eq!(code, 0, "the checked-out tree holds no secret: {log}");
+
+    // No other branch shares the history: the tree, and the log says so.
+    origin.git(&["branch", "-D", "release"]);
+    let single = clone.path().join("single");
+    origin.git(&["clone", "-q", origin.path(), single.to_str().expect("utf-8")]);
+    let (code, log, uris, _) = ci_push(&single, push_event(&gone, &after, "main"));
+    assert!(log.contains("no other branch shares the pushed commits' history"), "{log}");
+    assert!(log.contains("scanned the tree"), "{log}");
+    assert_eq!((code, uris.len()), (0, 0), "{log}");
+
+    // The first push of a feature branch whose before is unknown: its own commits, also when
+    // main was merged into it (two boundary commits).
+    origin.git(&["checkout", "-q", "-b", "feature", &base]);
+    origin.write("feature.env", &format!("SLACK={}\n", g.slack_bot()));
+    origin.commit("feature leak");
+    origin.git(&["merge", "-q", "--no-edit", "main"]);
+    let tip = origin.git(&["rev-parse", "HEAD"]);
+    let fresh = clone.path().join("fresh");
+    origin.git(&["clone", "-q", "-b", "feature", origin.path(), fresh.to_str().expect("utf-8")]);
+    let (code, log, uris, summary) = ci_push(&fresh, push_event(&gone, &tip, "feature"));
+    assert_eq!(code, 1, "{log}");
+    assert_eq!(uris, ["feature.env"], "main's commits are not blamed on the branch: {log}");
+    assert!(log.contains("scanned the 2 commit(s)"), "{log}");
+    assert!(summary.contains(&format!("{tip} ^")), "{summary}");
+}
+

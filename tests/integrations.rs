@@ -234,11 +234,12 @@ fn ci_pull_request_scans_the_pr_range() {
 #[test]
 fn ci_push_new_branch_and_dispatch() {
     let r = ci_repo();
-    // A push of commits that add nothing new: the base commit pushed onto itself.
+    // A push whose range holds no commit (the base pushed onto itself): never nothing, the
+    // tree (here feature's, which holds the secret), saying why.
     let payload = serde_json::json!({"before": r.base, "after": r.base, "repository": {"default_branch": "main"}});
     let run = run_ci(&r, "push", payload, "finding");
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.outputs.contains("findings=0"), "{}", run.outputs);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("every pushed commit is on another branch: scanned the tree"), "{}", run.stdout);
     // A normal push of the leaking commit.
     let payload = serde_json::json!({"before": r.base, "after": r.head, "repository": {"default_branch": "main"}});
     assert_eq!(run_ci(&r, "push", payload, "finding").code, 1);
@@ -246,8 +247,8 @@ fn ci_push_new_branch_and_dispatch() {
     let payload = serde_json::json!({"before": "0000000000000000000000000000000000000000", "after": r.head, "repository": {"default_branch": "main"}});
     let run = run_ci(&r, "push", payload, "finding");
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stdout.contains("commits not on main"), "{}", run.stdout);
-    assert!(run.summary.contains(&format!("main..{}", r.head)), "{}", run.summary);
+    assert!(run.stdout.contains("commit(s) of the push that are on no other branch"), "{}", run.stdout);
+    assert!(run.summary.contains(&format!("{}..{}", r.base, r.head)), "{}", run.summary);
     // workflow_dispatch scans the tree (feature is checked out, so the secret is there).
     let run = run_ci(&r, "workflow_dispatch", serde_json::json!({}), "finding");
     assert_eq!(run.code, 1);

@@ -3,9 +3,10 @@
 //! Reads `GITHUB_EVENT_NAME` and the event payload at `GITHUB_EVENT_PATH` and picks what to scan:
 //!
 //! - `pull_request` / `pull_request_target`: the range `base.sha..head.sha`;
-//! - `push`: `before..after`; for a new branch (`before` all zeros) or a force push whose
-//!   `before` is not in the clone, the commits of `after` that are not on the default branch
-//!   (`origin/<default>..after`), and if that cannot be resolved either, the tree;
+//! - `push`: `before..after`; when that cannot say what the push brings (a new branch, `before`
+//!   all zeros, a force push whose `before` is not in the clone, or a range that holds no
+//!   commit), the commits of `after` that are on no other branch, and when there are none or
+//!   no other branch shares their history, the tree: never nothing (see [`push_target`]);
 //! - anything else (`workflow_dispatch`, `schedule`, …): the tree;
 //! - with `--history`, whatever the event: the whole history (for scheduled runs).
 //!
@@ -71,29 +72,129 @@ fn target(event: &str, payload: &serde_json::Value, repo: &Path) -> (Target, Opt
                 _ => (Target::Tree, Some("the event has no pull request commits: scanned the tree".into())),
             }
         }
-        "push" => {
-            let after = sha(&payload["after"]).filter(|a| a != ZERO_SHA);
-            let Some(after) = after else {
-                return (Target::Tree, Some("the push deleted the branch or has no commit: scanned the tree".into()));
-            };
-            if let Some(before) = sha(&payload["before"]).filter(|b| b != ZERO_SHA) {
-                if resolves(repo, &before) && resolves(repo, &after) {
-                    return (Target::Range(format!("{before}..{after}")), None);
-                }
-            }
-            let default = payload["repository"]["default_branch"].as_str().unwrap_or("main");
-            for base in [format!("origin/{default}"), default.to_string()] {
-                if resolves(repo, &base) && resolves(repo, &after) {
-                    return (
-                        Target::Range(format!("{base}..{after}")),
-                        Some(format!("new branch or force push: scanned the commits not on {base}")),
-                    );
-                }
-            }
-            (Target::Tree, Some("the pushed commits could not be resolved in the clone: scanned the tree".into()))
-        }
+        "push" => push_target(payload, repo),
         _ => (Target::Tree, None),
     }
+}
+
+/// What a push brings: `before..after` when it holds commits; otherwise (see [`push_bringing`])
+/// the commits on no other branch, or the tree, with a note saying which and why.
+fn push_target(payload: &serde_json::Value, repo: &Path) -> (Target, Option<String>) {
+    let after = sha(&payload["after"]).filter(|a| a != ZERO_SHA);
+    let Some(after) = after else {
+        return (Target::Tree, Some("the push deleted the branch or has no commit: scanned the tree".into()));
+    };
+    if !resolves(repo, &after) {
+        return (Target::Tree, Some("the pushed commit is not in the clone: scanned the tree".into()));
+    }
+    let why = match sha(&payload["before"]).filter(|b| b != ZERO_SHA) {
+        None => "a new branch (no previous commit)".to_string(),
+        Some(before) if !resolves(repo, &before) => {
+            format!("a force push or a first push: the previous commit {before} is not in the clone")
+        }
+        Some(before) => match commits_between(repo, &before, &after) {
+            Some(n) if n > 0 => return (Target::Range(format!("{before}..{after}")), None),
+            _ => format!("{before}..{after} holds no commit (a force push that rewound the branch)"),
+        },
+    };
+    let pushed = payload["ref"].as_str().and_then(|r| r.strip_prefix("refs/heads/"));
+    match push_bringing(repo, &after, pushed) {
+        Bringing::Commits { range, count } => (
+            Target::Range(range),
+            Some(format!("{why}: scanned the {count} commit(s) of the push that are on no other branch")),
+        ),
+        Bringing::AllOnOtherBranches => {
+            (Target::Tree, Some(format!("{why}, and every pushed commit is on another branch: scanned the tree")))
+        }
+        Bringing::Unknown(what) => (Target::Tree, Some(format!("{why}, and {what}: scanned the tree"))),
+    }
+}
+
+/// How many commits `before..after` holds (`None` when it cannot be walked).
+fn commits_between(repo: &Path, before: &str, after: &str) -> Option<usize> {
+    let repo = git2::Repository::discover(repo).ok()?;
+    let id = |s: &str| repo.revparse_single(s).and_then(|o| o.peel_to_commit()).map(|c| c.id()).ok();
+    let mut walk = repo.revwalk().ok()?;
+    walk.push(id(after)?).ok()?;
+    walk.hide(id(before)?).ok()?;
+    Some(walk.take(1).count())
+}
+
+/// What [`push_bringing`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Bringing {
+    /// The commits of the push on no other branch, as a range (`B..after`, or `after ^B1 ^B2`
+    /// for several boundary commits).
+    Commits { range: String, count: usize },
+    /// Every commit of `after` is on another branch.
+    AllOnOtherBranches,
+    /// Why the commits the push brings cannot be told apart from the rest.
+    Unknown(String),
+}
+
+/// The commits of `after` that no other branch holds (local branches and remote-tracking ones,
+/// but not `pushed` itself under any remote; without its name, no branch at `after`): when some other branch
+/// shares their history, the range from the commits where they leave it.
+fn push_bringing(repo: &Path, after: &str, pushed: Option<&str>) -> Bringing {
+    let unknown = |e: git2::Error| Bringing::Unknown(format!("the clone cannot be walked ({})", e.message()));
+    let repo = match git2::Repository::discover(repo) {
+        Ok(r) => r,
+        Err(e) => return unknown(e),
+    };
+    let tip = match repo.revparse_single(after).and_then(|o| o.peel_to_commit()) {
+        Ok(c) => c.id(),
+        Err(e) => return unknown(e),
+    };
+    let mut walk = match repo.revwalk().and_then(|mut w| w.push(tip).map(|()| w)) {
+        Ok(w) => w,
+        Err(e) => return unknown(e),
+    };
+    let refs = match repo.references() {
+        Ok(r) => r,
+        Err(e) => return unknown(e),
+    };
+    for r in refs.flatten() {
+        if r.kind() != Some(git2::ReferenceType::Direct) {
+            continue;
+        }
+        let name = r.name().unwrap_or_default();
+        let branch = name
+            .strip_prefix("refs/heads/")
+            .or_else(|| name.strip_prefix("refs/remotes/").and_then(|n| n.split_once('/')).map(|(_, b)| b));
+        match (branch, r.peel_to_commit()) {
+            (Some(b), Ok(c)) if pushed.map_or(c.id() != tip, |p| p != b) => {
+                let _ = walk.hide(c.id());
+            }
+            _ => {}
+        }
+    }
+    let brought: std::collections::HashSet<git2::Oid> = walk.filter_map(|r| r.ok()).collect();
+    if brought.is_empty() {
+        return Bringing::AllOnOtherBranches;
+    }
+    let mut boundary: Vec<git2::Oid> = Vec::new();
+    for oid in &brought {
+        let Ok(c) = repo.find_commit(*oid) else { continue };
+        for p in c.parent_ids() {
+            if !brought.contains(&p) && !boundary.contains(&p) && repo.find_commit(p).is_ok() {
+                boundary.push(p);
+            }
+        }
+    }
+    boundary.sort();
+    let range = match boundary.as_slice() {
+        [] => {
+            return Bringing::Unknown(
+                "no other branch shares the pushed commits' history (or the clone is shallow: use fetch-depth: 0)"
+                    .into(),
+            )
+        }
+        [b] => format!("{b}..{tip}"),
+        many => {
+            std::iter::once(tip.to_string()).chain(many.iter().map(|b| format!("^{b}"))).collect::<Vec<_>>().join(" ")
+        }
+    };
+    Bringing::Commits { range, count: brought.len() }
 }
 
 /// Escapes a workflow-command message (`%`, CR, LF).

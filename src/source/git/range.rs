@@ -107,9 +107,14 @@ impl<'a> Subtractor<'a> {
     }
 }
 
-/// The commits of a range, oldest first: `A..B`, `A...B` (from the merge base), or a single
-/// commit `C` meaning `C^..C`.
+/// The commits of a range, oldest first: `A..B`, `A...B` (from the merge base), a single
+/// commit `C` meaning `C^..C`, or, as `git rev-list` takes them, several revisions separated by
+/// spaces, those to leave out marked `^` (`C ^A ^B`: the commits of `C` that neither `A` nor `B`
+/// holds).
 fn range_commits(repo: &Repository, range: &str) -> Result<Vec<Oid>> {
+    if range.split_whitespace().nth(1).is_some() {
+        return rev_list(repo, range);
+    }
     let spec = repo
         .revparse(range)
         .map_err(|e| Error::Usage(format!("--range {range:?}: cannot resolve: {}", e.message())))?;
@@ -132,6 +137,26 @@ fn range_commits(repo: &Repository, range: &str) -> Result<Vec<Oid>> {
         from
     };
     walk.hide(hide).map_err(git_err("cannot walk the range"))?;
+    walk.map(|r| r.map_err(git_err("cannot walk the range"))).collect()
+}
+
+/// The commits of revisions `C ^A …` (see [`range_commits`]), oldest first.
+fn rev_list(repo: &Repository, range: &str) -> Result<Vec<Oid>> {
+    let mut walk = repo.revwalk().map_err(git_err("cannot walk the range"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(git_err("cannot walk the range"))?;
+    for part in range.split_whitespace() {
+        let (hide, rev) = match part.strip_prefix('^') {
+            Some(rev) => (true, rev),
+            None => (false, part),
+        };
+        let oid = repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|e| Error::Usage(format!("--range {range:?}: cannot resolve {rev:?}: {}", e.message())))?;
+        let added = if hide { walk.hide(oid) } else { walk.push(oid) };
+        added.map_err(git_err("cannot walk the range"))?;
+    }
     walk.map(|r| r.map_err(git_err("cannot walk the range"))).collect()
 }
 
