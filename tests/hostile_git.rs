@@ -208,3 +208,49 @@ fn i03_ci_push_without_a_usable_before_scans_what_the_push_brings() {
     assert!(summary.contains(&format!("{tip} ^")), "{summary}");
 }
 
+// 24: `--staged` during a merge blames only what is new over every parent.
+
+#[test]
+fn i24_staged_during_a_merge_reports_only_what_no_parent_had() {
+    let mut g = Gen::new(1424);
+    let (main_tok, main_conf, new_tok) = (g.github_pat(), g.github_pat(), g.github_pat());
+    let mut r = Repo::new();
+    r.write("config.py", "NAME = 'app'\n");
+    r.commit("base");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("config.py", "NAME = 'app'\nDEBUG = True\n");
+    r.commit("feature work");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("deploy.env", &format!("GH_TOKEN={main_tok}\n"));
+    r.write("config.py", &format!("NAME = 'app'\nTOKEN = '{main_conf}'\n"));
+    r.commit("main's own (already committed) secrets");
+    r.git(&["checkout", "-q", "feature"]);
+    // A real merge with a conflict in config.py, resolved by keeping both sides.
+    let merge = std::process::Command::new("git")
+        .current_dir(r.path())
+        .args(["-c", "user.name=Dev", "-c", "user.email=dev@corp.test", "merge", "--no-commit", "main"])
+        .output()
+        .expect("git runs");
+    assert!(!merge.status.success(), "the merge conflicts");
+    r.write("config.py", &format!("NAME = 'app'\nDEBUG = True\nTOKEN = '{main_conf}'\n"));
+    r.git(&["add", "config.py"]);
+    assert!(std::path::Path::new(r.path()).join(".git/MERGE_HEAD").exists());
+    let (code, staged, _) = scan_json(&["--staged", r.path()]);
+    assert_eq!((code, findings(&staged).len()), (0, 0), "main's committed secrets are not new: {staged}");
+
+    // A secret that no parent had, added while resolving: reported, alone.
+    r.write("config.py", &format!("NAME = 'app'\nDEBUG = True\nTOKEN = '{main_conf}'\nOTHER = '{new_tok}'\n"));
+    r.git(&["add", "config.py"]);
+    let (code, staged, _) = scan_json(&["--staged", r.path()]);
+    assert_eq!(code, 1, "{staged}");
+    let lines: Vec<(String, u64)> = findings(&staged)
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap_or_default().to_string(), f["line"].as_u64().unwrap_or(0)))
+        .collect();
+    assert_eq!(lines, [("config.py".to_string(), 4)], "{staged}");
+
+    // The merge commit's --range agrees.
+    let merged = r.commit_index("merge main");
+    let (_, range, _) = scan_json(&["--range", &merged, r.path()]);
+    assert_eq!(found(&range, "github-pat-classic").len(), 1, "{range}");
+}
