@@ -157,3 +157,109 @@ fn i2_an_unparsable_ancestor_does_not_stop_the_walk() {
     let keep = json["findings"].as_array().and_then(|a| a.iter().find(|f| f["path"] == "keep.txt")).expect("keep");
     assert_eq!(keep["commit"], r.git(&["rev-parse", "HEAD~2"]).as_str(), "the root commit was reached: {keep}");
 }
+
+/// A history scan started with `env`, its stderr lines on a channel.
+fn spawn_history(path: &str, env: &[(&str, &str)]) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    #[allow(deprecated)]
+    let bin = assert_cmd::cargo::cargo_bin("ndaguard");
+    let mut child = std::process::Command::new(bin)
+        .args(["scan", "--history", "-f", "json", path])
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// Waits (at most 60 s) for a stderr line containing `what`.
+fn wait_for(rx: &std::sync::mpsc::Receiver<String>, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(what) => return,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {what:?} on stderr within 60 s");
+}
+
+/// Sends SIGINT once and waits (at most 30 s) for the exit: (exit code, stdout, time taken).
+fn interrupt(mut child: std::process::Child) -> (Option<i32>, Vec<u8>, Duration) {
+    let started = std::time::Instant::now();
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(kill.success());
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut v);
+        v
+    });
+    loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            return (status.code(), reader.join().unwrap_or_default(), started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("still running 30 s after one SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn i12_one_ctrl_c_ends_a_run_blocked_in_any_phase_of_a_history_scan() {
+    // Each point blocks without looking at the cancel token, as libgit2's loop on a truncated
+    // loose object (item 9) did: the first Ctrl-C must still end the process.
+    let (r, _) = three_commits(9012);
+    for point in ["loose", "walk", "diff", "blob", "scan"] {
+        let (child, rx) = spawn_history(r.path(), &[("NDAGUARD_STALL", point)]);
+        wait_for(&rx, &format!("stalled at {point}"));
+        let (code, _, took) = interrupt(child);
+        assert_eq!(code, Some(130), "{point}");
+        assert!(took < Duration::from_secs(12), "{point}: stopping took {took:?}");
+    }
+}
+
+#[test]
+fn i12_one_ctrl_c_stops_a_long_history_scan_promptly_with_a_report() {
+    // 6,000 commits, each a new version of one of 200 files: seconds of commit comparison and
+    // of blob scanning, even in a release build.
+    let r = Repo::new();
+    let mut stream = String::new();
+    for i in 0..6000u64 {
+        let body: String =
+            (0..40).map(|j| format!("line {j} of version {i}: let v = compute(a, b) + {j};\n")).collect();
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Dev <dev@corp.test> {} +0000\ndata 2\nc\n",
+            1767261600 + i
+        ));
+        stream.push_str(&format!("M 644 inline f{:03}.txt\ndata {}\n{body}\n", i % 200, body.len()));
+    }
+    let mut fi = std::process::Command::new("git")
+        .current_dir(r.tree.path())
+        .args(["fast-import", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git runs");
+    std::io::Write::write_all(&mut fi.stdin.take().expect("stdin"), stream.as_bytes()).expect("writes");
+    assert!(fi.wait().expect("git ends").success());
+    // In the commit walk and comparison, then in the blob scan (after the blob index is built).
+    for after in ["loose objects checked", "blob index at"] {
+        let (child, rx) = spawn_history(r.path(), &[("NDAGUARD_TIMING", "1")]);
+        wait_for(&rx, after);
+        let (code, stdout, took) = interrupt(child);
+        assert_eq!(code, Some(130), "after {after:?}");
+        assert!(took < Duration::from_secs(4), "after {after:?}: stopping took {took:?}");
+        let json: serde_json::Value = serde_json::from_slice(&stdout).expect("a complete JSON report");
+        assert_eq!(json["summary"]["interrupted"], true, "after {after:?}");
+    }
+}

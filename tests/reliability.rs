@@ -112,7 +112,8 @@ fn ctrl_c_stops_a_scan_of_standard_input_left_open() {
         .expect("runs");
     let mut input = child.stdin.take().expect("stdin");
     std::io::Write::write_all(&mut input, format!("token = {pat}\n").as_bytes()).expect("writes");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Long enough for the rules to load (a debug build on a loaded machine) and the token to be read.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
     assert!(kill.success());
     let started = std::time::Instant::now();

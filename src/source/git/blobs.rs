@@ -10,6 +10,7 @@ use git2::{Oid, Repository};
 use super::linediff;
 use super::{read_error, CommitInfo, OidMap, OidSet};
 use crate::blob::{BlobSink, Hit, Origin, Provenance, Scanned, STREAM_ABOVE};
+use crate::cancel::stall_point;
 use crate::finding::{self, SkipReason};
 use crate::source::tree;
 
@@ -49,6 +50,7 @@ pub(super) fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText<'_> {
             }
         }
     }
+    stall_point("blob");
     let blob = match repo.find_blob(oid) {
         Ok(b) => b,
         Err(e) => {
@@ -114,6 +116,7 @@ pub(super) fn scan_blob<'r>(
         BlobText::Text(text) => text,
     };
     let data = text.bytes();
+    stall_point("scan");
     let scanned = match base {
         Some(b) => sink.scan(data, Some(&linediff::changed_regions(b, data)), origin),
         None => sink.scan(data, None, origin),

@@ -62,8 +62,8 @@ pub(crate) fn plan_history(root: &Path, threads: usize, cancel: &Cancel, meter: 
                 .into(),
         );
     }
-    let commits = all_commits(&repo, &mut out.skipped)?;
-    let infos = commit_infos(&repo, &commits);
+    let commits = all_commits(&repo, &mut out.skipped, cancel)?;
+    let infos = commit_infos(&repo, &commits, cancel);
     let pool = pool(threads)?;
     meter.start(Phase::Commits, commits.len() as u64);
     let per_commit = changes_per_commit(&pool, &git_dir, &commits, cancel, meter);
@@ -185,7 +185,7 @@ where
         vec![0u64; wanted.len()]
     } else {
         meter.start(Phase::Carried, commits.len() as u64);
-        pool.install(|| carried_counts(&git_dir, &commits, &wanted, meter))
+        pool.install(|| carried_counts(&git_dir, &commits, &wanted, meter, &cancel))
     };
     phase(&clock, "carried counts");
     for (b, n) in best.into_iter().zip(counts) {
@@ -495,14 +495,14 @@ struct Carrier<'a> {
 /// found or one that holds its text (one of its needles). Whether a blob holds it is decided by
 /// the blob alone, never by which blobs this run scanned, so every shard of a sharded scan
 /// counts a finding the same, and the same as an unsharded scan.
-fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], meter: &Meter) -> Vec<u64> {
+fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], meter: &Meter, cancel: &Cancel) -> Vec<u64> {
     let partial: Vec<Vec<u64>> = commits
         .par_chunks(64)
         .map_init(
             || (reopen(git_dir), HashMap::<(Oid, usize), bool>::new()),
             |(repo, cache), chunk| {
                 let mut counts = vec![0u64; wanted.len()];
-                let Some(repo) = repo else { return counts };
+                let Some(repo) = repo.as_ref().filter(|_| !cancel.is_cancelled()) else { return counts };
                 for oid in chunk {
                     let Some(tree) = commit_tree(repo, *oid) else { continue };
                     for (i, w) in wanted.iter().enumerate() {

@@ -14,6 +14,7 @@ use super::{
     git_err, path_of, provenance, read_error, time_of, Change, ChangeKind, CommitChanges, CommitInfo, OidMap, OidSet,
 };
 use crate::blob::Provenance;
+use crate::cancel::{stall_point, Cancel};
 use crate::error::Result;
 use crate::finding::{self, SkipReason, Skipped};
 
@@ -204,6 +205,7 @@ pub(super) fn commit_tree(repo: &Repository, oid: Oid) -> Option<Tree<'_>> {
 /// the other parents' versions of each changed path as old blobs. A commit libgit2 cannot parse
 /// is diffed from its raw text, and reported.
 pub(super) fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> CommitChanges {
+    stall_point("diff");
     let mut out = CommitChanges::default();
     let missing = |path: String, detail: String| Skipped { path, reason: SkipReason::MissingObject, detail };
     let commit = match load_commit(repo, oid) {
@@ -281,7 +283,8 @@ fn tips(repo: &Repository) -> Result<Vec<Oid>> {
 /// Every commit reachable from any ref, HEAD and the stash reflog, oldest first. libgit2 walks
 /// the history; when it cannot (a commit it cannot parse or read, at a tip or among the
 /// ancestors), [`walk_leniently`] walks it again and names each commit it could not read.
-pub(super) fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>) -> Result<Vec<Oid>> {
+pub(super) fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>, cancel: &Cancel) -> Result<Vec<Oid>> {
+    stall_point("walk");
     let tips = tips(repo)?;
     let mut walk = repo.revwalk().map_err(git_err("cannot walk the history"))?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(git_err("cannot walk the history"))?;
@@ -292,6 +295,9 @@ pub(super) fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>) -> Resu
     let mut commits = Vec::new();
     if !failed {
         for oid in walk {
+            if cancel.is_cancelled() {
+                return Ok(commits);
+            }
             match oid {
                 Ok(o) => commits.push(o),
                 Err(_) => {
@@ -302,7 +308,7 @@ pub(super) fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>) -> Resu
         }
     }
     if failed {
-        commits = walk_leniently(repo, &tips, skipped);
+        commits = walk_leniently(repo, &tips, skipped, cancel);
     }
     Ok(commits)
 }
@@ -317,13 +323,16 @@ fn shallow_commits(repo: &Repository) -> OidSet {
 /// that libgit2 cannot parse from their raw text (their parents are walked and their trees
 /// scanned) and naming each commit that cannot be read at all (its ancestors are then reached
 /// only through other paths).
-fn walk_leniently(repo: &Repository, tips: &[Oid], skipped: &mut Vec<Skipped>) -> Vec<Oid> {
+fn walk_leniently(repo: &Repository, tips: &[Oid], skipped: &mut Vec<Skipped>, cancel: &Cancel) -> Vec<Oid> {
     let shallow = shallow_commits(repo);
     let mut seen = OidSet::default();
     let mut order = Vec::new();
     for &tip in tips {
         let mut stack = vec![(tip, false)];
         while let Some((oid, expanded)) = stack.pop() {
+            if cancel.is_cancelled() {
+                return order;
+            }
             if expanded {
                 order.push(oid);
                 continue;
@@ -367,9 +376,12 @@ fn raw_provenance(oid: Oid, raw: &RawCommit) -> Option<Provenance> {
 }
 
 /// Loads provenance for the given commits (in their order).
-pub(super) fn commit_infos(repo: &Repository, commits: &[Oid]) -> OidMap<CommitInfo> {
+pub(super) fn commit_infos(repo: &Repository, commits: &[Oid], cancel: &Cancel) -> OidMap<CommitInfo> {
     let mut infos = OidMap::with_capacity_and_hasher(commits.len(), Default::default());
     for (order, &oid) in commits.iter().enumerate() {
+        if cancel.is_cancelled() {
+            break;
+        }
         let provenance = match load_commit(repo, oid) {
             Ok(Loaded::Parsed(c)) => Some(provenance(&c)),
             Ok(Loaded::Raw(raw, _)) => raw_provenance(oid, &raw),
