@@ -56,7 +56,7 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
         Target::History => {
             let plan = plan.unwrap_or_else(|| Err(Error::Usage("the history was not read".into())))?;
             let make_sink = || ScanSink::new(scanner, cancel);
-            let cache = req.cache.as_deref().map(|dir| open_cache(dir, req.shard, settings.identity));
+            let cache = req.cache.as_deref().zip(settings.identity).map(|(dir, id)| open_cache(dir, req.shard, id));
             let opts = git::HistoryOptions {
                 max: settings.max_file_size,
                 shard: req.shard,

@@ -160,8 +160,9 @@ pub(crate) struct Settings {
     /// Where new breaches are posted (`--notify`).
     pub(crate) notify: Option<Notifier>,
     /// SHA-256 of everything that decides what scanning a blob gives: the version, the rules,
-    /// the configuration file, the registry and the options (`--cache` keys on it).
-    pub(crate) identity: [u8; 32],
+    /// the configuration file, the registry and the options (`--cache` keys on it; computed
+    /// only with `--cache`).
+    pub(crate) identity: Option<[u8; 32]>,
 }
 
 impl Settings {
@@ -191,7 +192,11 @@ impl Settings {
         };
         let policy = Policy::from_config(&config_name, &config.policy)?;
         let max_file_size = req.max_file_size.or(config.max_file_size).unwrap_or(DEFAULT_MAX_FILE_SIZE);
-        let identity = identity(&engine, config.source.as_deref(), registry.as_deref(), &options, max_file_size);
+        // Only `--cache` uses the identity; hashing every rule's text costs start-up time.
+        let identity = req
+            .cache
+            .is_some()
+            .then(|| identity(&engine, config.source.as_deref(), registry.as_deref(), &options, max_file_size));
         let mut scanner = Scanner::new(engine, allowlist, options);
         if let Some(m) = matcher {
             scanner = scanner.with_registry(m);

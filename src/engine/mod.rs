@@ -17,6 +17,7 @@
 
 pub mod anchor;
 pub mod checksum;
+mod context;
 pub mod entropy;
 pub mod falsepos;
 mod words;
@@ -48,10 +49,13 @@ struct Compiled {
     allow: Vec<Regex>,
 }
 
-/// A rule's compiled regex.
+/// A rule's compiled regex. Both kinds are `regex_automata` meta regexes built by
+/// [`compile_anchored`]: built that way, the case-insensitive context rules compile 20 to 50
+/// times faster than through `regex::bytes::RegexBuilder` with the same settings (measured: 10 ms
+/// against 0.2 to 0.4 ms each), and a scan compiles a hundred of them or more.
 enum RuleRegex {
     /// Searched over the whole input.
-    Whole(Regex),
+    Whole(regex_automata::meta::Regex),
     /// For a rule whose matches start at its keywords: searched anchored at each keyword
     /// occurrence (see [`anchor`]).
     Anchored(regex_automata::meta::Regex),
@@ -60,14 +64,10 @@ enum RuleRegex {
 impl RuleRegex {
     /// The span of the `secret` group of the first match in `hay`.
     fn first_secret(&self, hay: &[u8]) -> Option<std::ops::Range<usize>> {
-        match self {
-            RuleRegex::Whole(re) => re.captures(hay).as_ref().and_then(secret_of).map(|(m, _)| m.range()),
-            RuleRegex::Anchored(re) => {
-                let mut caps = re.create_captures();
-                re.search_captures(&regex_automata::Input::new(hay), &mut caps);
-                anchored_secret_of(&caps).map(|(s, _)| s.range())
-            }
-        }
+        let (RuleRegex::Whole(re) | RuleRegex::Anchored(re)) = self;
+        let mut caps = re.create_captures();
+        re.search_captures(&regex_automata::Input::new(hay), &mut caps);
+        anchored_secret_of(&caps).map(|(s, _)| s.range())
     }
 }
 
@@ -83,11 +83,6 @@ pub const SECRET_GROUPS: [&str; 4] = ["secret", "secret_bare", "secret_body", "s
 const ARGUMENT_GROUP: usize = 3;
 
 /// The secret of a match (see [`SECRET_GROUPS`]) and whether it is a call's argument.
-fn secret_of<'h>(caps: &regex::bytes::Captures<'h>) -> Option<(regex::bytes::Match<'h>, bool)> {
-    SECRET_GROUPS.iter().enumerate().find_map(|(i, g)| caps.name(g).map(|m| (m, i == ARGUMENT_GROUP)))
-}
-
-/// [`secret_of`] for an anchored search.
 fn anchored_secret_of(caps: &regex_automata::util::captures::Captures) -> Option<(regex_automata::Span, bool)> {
     SECRET_GROUPS.iter().enumerate().find_map(|(i, g)| caps.get_group_by_name(g).map(|m| (m, i == ARGUMENT_GROUP)))
 }
@@ -116,6 +111,8 @@ pub struct Engine {
     may_anchor: Vec<bool>,
     /// For each automaton pattern, whether a rule that may be anchored listed it.
     pattern_anchors: Vec<bool>,
+    /// For each rule, what a provider context rule needs near a keyword (see [`context`]).
+    contexts: Vec<Option<context::Context>>,
     /// Token prefixes of specific rules (see [`Engine::prefixes`]), built on first use.
     prefixes: OnceLock<Vec<(String, usize)>>,
 }
@@ -150,6 +147,7 @@ impl Engine {
         let compiled = rules.iter().map(|_| OnceLock::new()).collect();
         let may_anchor: Vec<bool> = rules.iter().map(|r| r.regex.starts_with("(?i)")).collect();
         let pattern_anchors = pattern_rules.iter().map(|rs| rs.iter().any(|&ri| may_anchor[ri])).collect();
+        let contexts = rules.iter().map(|r| context::context_of(&r.regex, &r.keywords)).collect();
         Ok(Engine {
             rules,
             compiled,
@@ -158,6 +156,7 @@ impl Engine {
             pattern_rules,
             may_anchor,
             pattern_anchors,
+            contexts,
             prefixes: OnceLock::new(),
         })
     }
@@ -176,7 +175,7 @@ impl Engine {
             let regex = if anchored {
                 RuleRegex::Anchored(compile_anchored(&rule.regex)?)
             } else {
-                RuleRegex::Whole(compile_regex(&rule.regex).map_err(|e| e.to_string())?)
+                RuleRegex::Whole(compile_anchored(&rule.regex)?)
             };
             let path = match &rule.path {
                 Some(p) => Some(compile_regex(p).map_err(|e| e.to_string())?),
@@ -257,6 +256,13 @@ impl Engine {
         let first = out.len();
         for &ri in &scratch.candidates {
             scratch.marked[ri] = false;
+            // The keyword occurrences of a rule are in `starts` when it may be anchored.
+            if let (Some(Some(ctx)), Some(true)) = (self.contexts.get(ri), self.may_anchor.get(ri)) {
+                let starts = &scratch.starts;
+                if !starts.iter().any(|&(at, pi)| self.pattern_rules[pi].contains(&ri) && ctx.near(data, at)) {
+                    continue;
+                }
+            }
             self.run_rule(ri, data, path, &scratch.starts, out);
         }
         resolve_overlaps(&self.rules, &mut out[first..]);
@@ -280,21 +286,24 @@ impl Engine {
             RuleRegex::Anchored(re) => return self.run_anchored(ri, c, re, data, path, starts, out),
         };
         // Most candidate rules match nothing: a plain search says so without setting up captures.
-        if !regex.is_match(data) {
+        if !regex.is_match(regex_automata::Input::new(data)) {
             return;
         }
         // Matches do not overlap, except that after a rejected match of a rule with a value model
         // the search goes on from the rejected value: `key="ApiKey" value="…"` first matches at
         // `key=` (the value `ApiKey` is a name), then at `Key" value=`.
+        let mut caps = regex.create_captures();
         let mut pos = 0;
-        while let Some(caps) = regex.captures_at(data, pos) {
-            let Some(whole) = caps.get(0) else { break };
-            let Some((s, argument)) = secret_of(&caps) else { break };
+        loop {
+            // A search from `pos` still sees the bytes before it (`\b`, `^`).
+            regex.search_captures(&regex_automata::Input::new(data).range(pos..), &mut caps);
+            let Some(whole) = caps.get_match() else { break };
+            let Some((s, argument)) = anchored_secret_of(&caps) else { break };
             let accepted = self.accept(rule, c, Found { data, at: whole.start(), span: s.range(), argument, path });
             if accepted {
-                out.push(Match { rule: ri, start: s.start(), end: s.end() });
+                out.push(Match { rule: ri, start: s.start, end: s.end });
             }
-            pos = resume_at(rule, accepted, whole.start(), whole.end(), s.start());
+            pos = resume_at(rule, accepted, whole.start(), whole.end(), s.start);
             if pos > data.len() {
                 break;
             }

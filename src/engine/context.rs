@@ -1,0 +1,124 @@
+//! A cheap test that spares most provider context rules their regex.
+//!
+//! About 660 built-in rules find a provider's secret by its context: the provider's name, then
+//! within a few bytes a secret word (`key`, `token`, `secret`, ...), then an assignment and the
+//! value (`(?i)(?:algolia)[A-Za-z0-9_.\-/?& \t]{0,24}?(?:secret|token|key|...)...`). Provider
+//! names are common words in code and prose (`monday`, `together`, `sentry`, `redis`), so the
+//! keyword pass makes many of them candidates, and compiling each regex costs more than
+//! scanning a whole file with it. Before a regex is compiled or run, this module checks what
+//! such a regex needs at its start: a secret word beginning within reach of a keyword
+//! occurrence. A rule none of whose keyword occurrences passes cannot match and is skipped.
+//!
+//! The test recognises the three shapes the built-in context rules share, by their text, and
+//! over-approximates them (any byte may stand in the gap, case is ignored), so it never hides a
+//! match; a rule of any other shape has no test and runs as before.
+
+/// Secret words of the widest shape, lowercase (`credentials?` and `creds?` begin with `cred`,
+/// `pass(?:word|wd)?` with `pass`).
+const WIDE: &[&str] =
+    &["secret", "token", "key", "pass", "pwd", "auth", "cred", "private", "access", "pat", "sid", "bearer", "api"];
+/// Secret words of the narrow shape, lowercase.
+const NARROW: &[&str] = &["key", "token", "secret", "password", "pat", "auth"];
+
+/// The shapes: the text that follows the provider alternation, the longest gap before the
+/// secret word, and the secret words.
+const SHAPES: [(&str, usize, &[&str]); 3] = [
+    (
+        r"[A-Za-z0-9_.\-/?& \t]{0,24}?(?:secret|token|key|pass(?:word|wd)?|pwd|auth|credentials?|creds?|private|access|pat|sid|bearer|api)",
+        24,
+        WIDE,
+    ),
+    (r"[\w.-]{0,25}?(?:key|token|secret|password|pat|auth)", 25, NARROW),
+    (
+        r"[_\-]?(?:secret|token|key|pass(?:word|wd)?|pwd|auth|credentials?|creds?|private|access|pat|sid|bearer|api)",
+        1,
+        WIDE,
+    ),
+];
+
+/// What a context rule needs near a keyword occurrence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Context {
+    /// How far past the start of a keyword occurrence a secret word may begin.
+    reach: usize,
+    words: &'static [&'static str],
+}
+
+/// The test for a rule whose regex is `(?i)`, an optional `\b`, a non-capturing alternation of
+/// plain words each starting with one of `keywords`, then one of the known shapes; `None` for
+/// any other regex.
+pub(crate) fn context_of(regex: &str, keywords: &[String]) -> Option<Context> {
+    let rest = regex.strip_prefix("(?i)")?;
+    let rest = rest.strip_prefix(r"\b").unwrap_or(rest);
+    let rest = rest.strip_prefix("(?:")?;
+    let close = rest.find(')')?;
+    let (alternation, tail) = (&rest[..close], &rest[close + 1..]);
+    let names: Vec<String> = alternation.split('|').map(str::to_ascii_lowercase).collect();
+    let plain = |n: &String| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !names.iter().all(plain) {
+        return None;
+    }
+    let keywords: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+    if !names.iter().all(|n| keywords.iter().any(|k| !k.is_empty() && n.starts_with(k.as_str()))) {
+        return None;
+    }
+    let longest = names.iter().map(String::len).max()?;
+    let (_, gap, words) = SHAPES.iter().find(|(shape, _, _)| tail.starts_with(shape))?;
+    Some(Context { reach: longest + gap, words })
+}
+
+impl Context {
+    /// Whether a secret word begins in `data` within reach of a keyword occurrence at `at`.
+    pub(crate) fn near(&self, data: &[u8], at: usize) -> bool {
+        let end = data.len().min(at.saturating_add(self.reach).saturating_add(1));
+        (at.min(end)..end).any(|i| {
+            let here = &data[i..];
+            self.words.iter().any(|w| here.len() >= w.len() && here[..w.len()].eq_ignore_ascii_case(w.as_bytes()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WIDE_RULE: &str = r#"(?i)(?:acme|acmecorp)[A-Za-z0-9_.\-/?& \t]{0,24}?(?:secret|token|key|pass(?:word|wd)?|pwd|auth|credentials?|creds?|private|access|pat|sid|bearer|api)[A-Za-z0-9_.\-]{0,16}?=(?P<secret>[a-z0-9]{16})"#;
+
+    fn kw(k: &[&str]) -> Vec<String> {
+        k.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn recognises_the_shapes_and_nothing_else() {
+        assert!(context_of(WIDE_RULE, &kw(&["acme"])).is_some());
+        let narrow =
+            r#"(?i)\b(?:acme)[\w.-]{0,25}?(?:key|token|secret|password|pat|auth)[\w.-]{0,10}?=(?P<secret>x{4})"#;
+        assert!(context_of(narrow, &kw(&["acme"])).is_some());
+        // Another gap, a capturing group, a keyword that does not start the name: no test.
+        assert!(context_of(&WIDE_RULE.replace("{0,24}", "{0,99}"), &kw(&["acme"])).is_none());
+        assert!(context_of(&WIDE_RULE.replace("(?:acme|acmecorp)", "(acme)"), &kw(&["acme"])).is_none());
+        assert!(context_of(WIDE_RULE, &kw(&["corp"])).is_none());
+        assert!(context_of("(?i)(?:password)\\s*=(?P<secret>x+)", &kw(&["password"])).is_none());
+    }
+
+    #[test]
+    fn passes_every_match_of_the_regex_and_rejects_a_name_without_secret_word() {
+        let ctx = context_of(WIDE_RULE, &kw(&["acme"])).expect("shape");
+        let re = regex::bytes::Regex::new(WIDE_RULE).expect("regex");
+        let texts: [&[u8]; 4] = [
+            b"ACMECORP_service_account__API_KEY=abcdefgh12345678",
+            b"acme   \t  Token=abcdefgh12345678",
+            b"x acme-pwd=abcdefgh12345678",
+            b"AcMe.Private=abcdefgh12345678",
+        ];
+        for t in texts {
+            let m = re.find(t).expect("the regex matches");
+            assert!(ctx.near(t, m.start()), "{}", String::from_utf8_lossy(t));
+        }
+        assert!(!ctx.near(b"see https://acme.example.com/docs for the manual", 10));
+        // A secret word beyond reach of the name does not count.
+        let far = b"acme is a company whose name is long enough; its token=abcdefgh12345678";
+        assert!(!ctx.near(far, 0));
+        assert!(re.find(far).is_none());
+    }
+}
