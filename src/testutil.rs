@@ -1,5 +1,9 @@
 //! Helpers for unit tests.
 
+/// The local HTTP server of the webhook tests, the same file as the integration tests' own.
+#[path = "../tests/common/http.rs"]
+pub(crate) mod http;
+
 /// A seeded xorshift generator: random-looking test inputs that are the same on every run.
 pub(crate) struct XorShift(u64);
 

@@ -2,22 +2,10 @@
 //! `--history`, `--baseline`, `--rules`, `-j`, `--config`.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::common::{ndaguard, Gen, Tree};
+use crate::common::{commit_all, git_repo, ndaguard, Gen, Tree};
 
 const NOW: &str = "2026-11-22T10:00:00Z";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Dev", "-c", "user.email=dev@corp.test", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// Runs `ci github` for a `schedule` event in `repo` with `extra` flags; returns (exit code,
 /// stdout, step outputs, the SARIF results).
@@ -50,13 +38,11 @@ fn ci(repo: &Path, extra: &[&str]) -> (i32, String, String, Vec<serde_json::Valu
 
 /// A repository whose history leaked a token that the tree no longer holds.
 fn deleted_secret_repo(g: &mut Gen) -> Tree {
-    let t = Tree::new();
-    git(t.path(), &["init", "-q", "-b", "main", "."]);
+    let t = git_repo();
     t.write("deploy.env", format!("GH_TOKEN={}\n", g.github_pat()));
-    git(t.path(), &["add", "-A"]);
-    git(t.path(), &["commit", "-q", "-m", "leak"]);
+    commit_all(t.path(), "leak");
     t.write("deploy.env", "GH_TOKEN=${GH_TOKEN}\n");
-    git(t.path(), &["commit", "-q", "-am", "remove the token"]);
+    commit_all(t.path(), "remove the token");
     t
 }
 

@@ -4,18 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{ndaguard, Gen, Tree};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Dev", "-c", "user.email=dev@corp.test"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use crate::common::{git, ndaguard, Gen, Tree};
 
 /// `git commit` in `dir` with a PATH that has git but not ndaguard (the hook falls back to the
 /// binary that installed it).

@@ -1,28 +1,16 @@
 //! Issue 17 end to end: the incident record keeps each breach's clock across scans, people
 //! record what they did, the notice, and the webhook (against a real local HTTP server).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 
-use crate::common::{ndaguard, Gen, Tree};
+use crate::common::http::{serve, Server};
+use crate::common::{git, git_at, ndaguard, Gen, Tree};
 
 const T0: &str = "2026-11-22T10:00:00Z";
 const T1: &str = "2026-11-22T11:00:00Z";
-
-fn git(dir: &Path, args: &[&str], date: &str) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .args(["-c", "user.name=Dev", "-c", "user.email=dev@corp.test"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// A git repository whose `main` brought a registered token into deploy.env on 2026-11-20 at
 /// 06:00 and edited the file since; returns the tree and the token.
@@ -48,15 +36,15 @@ fn leaked_repo(seed: u64) -> (Tree, String) {
         .expect("runs");
     child.stdin.take().expect("stdin").write_all(tok.as_bytes()).expect("token");
     assert!(child.wait_with_output().expect("finishes").status.success());
-    git(t.path(), &["init", "-q", "-b", "main", "."], T0);
+    git_at(t.path(), &["init", "-q", "-b", "main", "."], T0);
     t.write("deploy.env", "A=1\n");
-    git(t.path(), &["add", "-A"], "2026-11-19T08:00:00Z");
-    git(t.path(), &["commit", "-q", "-m", "init"], "2026-11-19T08:00:00Z");
+    git_at(t.path(), &["add", "-A"], "2026-11-19T08:00:00Z");
+    git_at(t.path(), &["commit", "-q", "-m", "init"], "2026-11-19T08:00:00Z");
     t.write("deploy.env", format!("A=1\nPAY_TOKEN={tok}\n"));
-    git(t.path(), &["commit", "-q", "-am", "leak"], "2026-11-20T06:00:00Z");
+    git_at(t.path(), &["commit", "-q", "-am", "leak"], "2026-11-20T06:00:00Z");
     t.write("deploy.env", format!("A=2\nPAY_TOKEN={tok}\n"));
-    git(t.path(), &["commit", "-q", "-am", "edit"], "2026-11-21T06:00:00Z");
-    git(t.path(), &["tag", "v1.0"], T0);
+    git_at(t.path(), &["commit", "-q", "-am", "edit"], "2026-11-21T06:00:00Z");
+    git_at(t.path(), &["tag", "v1.0"], T0);
     (t, tok)
 }
 
@@ -200,41 +188,10 @@ fn an_incident_from_detection_to_notice_and_closing() {
     assert_eq!(breach(&json)["detected_at"], T0);
 }
 
-/// A local HTTP server that answers each request with the next status of `statuses` (the last
-/// one repeats), keeping the bodies.
-fn serve(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&bodies);
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; len];
-            let _ = reader.read_exact(&mut body);
-            seen.lock().expect("lock").push(String::from_utf8_lossy(&body).into_owned());
-            let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
-            let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
-    });
-    (url, bodies)
-}
-
 #[test]
 fn notify_posts_each_new_breach_once_and_a_failure_keeps_the_exit_code() {
     let (t, tok) = leaked_repo(1703);
-    let (url, bodies) = serve(vec![503, 200]);
+    let Server { url, bodies } = serve(vec![503, 200]);
     let (out, _) = scan(t.path(), T0, &["--notify", &url]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let got = bodies.lock().expect("lock").clone();
@@ -282,7 +239,7 @@ fn ci_github_notifies_new_breaches_and_a_failure_keeps_the_exit_code() {
             .output()
             .expect("runs")
     };
-    let (url, bodies) = serve(vec![200]);
+    let Server { url, bodies } = serve(vec![200]);
     let out = ci(t.path(), &url, T0, "breach");
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let got = bodies.lock().expect("lock").clone();
@@ -317,12 +274,12 @@ fn ci_github_notifies_new_breaches_and_a_failure_keeps_the_exit_code() {
 fn a_renamed_file_keeps_the_exposure_of_its_first_commit() {
     let (t, _) = leaked_repo(1707);
     std::fs::create_dir_all(t.path().join("config")).expect("mkdir");
-    git(t.path(), &["mv", "deploy.env", "config/prod.env"], T0);
-    git(t.path(), &["commit", "-q", "-m", "move"], "2026-11-21T09:00:00Z");
+    git_at(t.path(), &["mv", "deploy.env", "config/prod.env"], T0);
+    git_at(t.path(), &["commit", "-q", "-m", "move"], "2026-11-21T09:00:00Z");
     let (_, json) = scan(t.path(), T0, &["--no-incidents"]);
     assert_eq!(breach(&json)["exposed_since"], "2026-11-20T06:00:00Z", "{json}");
     let f = &json["findings"][0];
     assert_eq!(f["path"], "config/prod.env");
-    let leak = Command::new("git").current_dir(t.path()).args(["rev-parse", "HEAD~2"]).output().expect("git");
-    assert_eq!(f["commit"].as_str(), Some(String::from_utf8_lossy(&leak.stdout).trim()), "the leak commit: {json}");
+    let leak = git(t.path(), &["rev-parse", "HEAD~2"]);
+    assert_eq!(f["commit"].as_str(), Some(leak.as_str()), "the leak commit: {json}");
 }

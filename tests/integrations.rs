@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{ndaguard, Gen, Tree};
+use crate::common::{git, ndaguard, Gen, Tree};
 
 const NOW: &str = "2026-11-22T10:00:00Z";
 
@@ -138,17 +138,6 @@ fn sarif_of_a_history_breach_carries_provenance_and_deadlines() {
 #[allow(deprecated)]
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("ndaguard")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Dev", "-c", "user.email=dev@corp.test"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A repository with a clean base commit on main and a branch that adds a secret.

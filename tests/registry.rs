@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::common::{ndaguard, scan_json, Gen, Tree};
+use crate::common::{git_at, ndaguard, scan_json, Gen, Tree};
 
 const NOW: &str = "2026-11-22T10:00:00Z";
 
@@ -33,18 +33,6 @@ fn breaches(json: &serde_json::Value) -> Vec<serde_json::Value> {
         .as_array()
         .map(|a| a.iter().filter(|f| f.get("breach").is_some()).cloned().collect())
         .unwrap_or_default()
-}
-
-fn git(dir: &std::path::Path, args: &[&str], date: &str) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .args(["-c", "user.name=Dev", "-c", "user.email=dev@corp.test"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -104,10 +92,10 @@ fn a_registered_token_of_any_shape_is_a_breach_with_deadlines_in_every_mode() {
     let t = Tree::new();
     let reg = t.path().join(".ndaguard/registry.toml");
     assert!(add(&reg, &tok, &["--id", "acme-payments-prod", "--expires", "2026-06-30"]).status.success());
-    git(t.path(), &["init", "-q", "-b", "main", "."], NOW);
+    git_at(t.path(), &["init", "-q", "-b", "main", "."], NOW);
     t.write("README.md", "hi\n");
-    git(t.path(), &["add", "-A"], "2026-03-01T08:00:00Z");
-    git(t.path(), &["commit", "-q", "-m", "init"], "2026-03-01T08:00:00Z");
+    git_at(t.path(), &["add", "-A"], "2026-03-01T08:00:00Z");
+    git_at(t.path(), &["commit", "-q", "-m", "init"], "2026-03-01T08:00:00Z");
     t.write("conf/settings.txt", format!("header\nx=ab{tok}cd\n"));
     let touch = Command::new("touch")
         .args(["-d", "2026-11-20T06:00:00Z"])
@@ -144,14 +132,14 @@ fn a_registered_token_of_any_shape_is_a_breach_with_deadlines_in_every_mode() {
     assert_eq!(json["summary"]["breaches"], 1);
 
     // Staged: exposed since now.
-    git(t.path(), &["add", "conf/settings.txt"], NOW);
+    git_at(t.path(), &["add", "conf/settings.txt"], NOW);
     let (_, json, _) = scan_json(&["--now", NOW, "--staged", t.path().to_str().expect("utf-8")]);
     let b = breaches(&json);
     assert_eq!(b.len(), 1, "{json}");
     assert_eq!(b[0]["breach"]["exposed_since"], NOW);
 
     // History: exposed since the commit.
-    git(t.path(), &["commit", "-q", "-m", "settings"], "2026-11-01T12:00:00Z");
+    git_at(t.path(), &["commit", "-q", "-m", "settings"], "2026-11-01T12:00:00Z");
     let (_, json, _) = scan_json(&["--now", NOW, "--history", t.path().to_str().expect("utf-8")]);
     let b = breaches(&json);
     assert_eq!(b.len(), 1, "{json}");
@@ -441,9 +429,9 @@ fn a_registered_token_found_base64_encoded_is_a_breach() {
     t.write("k8s/secret.yaml", &secret);
     // No rule knows the odd token; its encoding is a JSON value with text around it.
     t.write("conf/blob.json", format!("{{\"config\": \"{}\"}}\n", b64(&format!("endpoint=x.test key={odd}"))));
-    git(t.path(), &["init", "-q", "-b", "main", "."], NOW);
-    git(t.path(), &["add", "-A"], "2026-10-05T09:30:00Z");
-    git(t.path(), &["commit", "-q", "-m", "deploy"], "2026-10-05T09:30:00Z");
+    git_at(t.path(), &["init", "-q", "-b", "main", "."], NOW);
+    git_at(t.path(), &["add", "-A"], "2026-10-05T09:30:00Z");
+    git_at(t.path(), &["commit", "-q", "-m", "deploy"], "2026-10-05T09:30:00Z");
 
     let (code, json, _) = scan_json(&["--now", NOW, "--no-incidents", t.path().to_str().expect("utf-8")]);
     assert_eq!(code, 1, "{json}");

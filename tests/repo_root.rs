@@ -6,20 +6,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{ndaguard, Gen, Tree};
+use crate::common::{commit_all, git, git_repo, ndaguard, Gen, Tree};
 
 const NOW: &str = "2026-11-22T10:00:00Z";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Dev", "-c", "user.email=dev@corp.test", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// `ndaguard ARGS` in `cwd`: (exit code, stdout, stderr).
 fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
@@ -49,8 +38,7 @@ fn paths(json: &serde_json::Value) -> Vec<String> {
 /// A repository with a registry and a configuration at the top, a registered token committed in
 /// `src/deploy.env` and later removed, and a provider token in `src/app/config.py`.
 fn repo(g: &mut Gen) -> Tree {
-    let t = Tree::new();
-    git(t.path(), &["init", "-q", "-b", "main", "."]);
+    let t = git_repo();
     let registered = g.odd_token(32);
     #[allow(deprecated)]
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("ndaguard"))
@@ -71,10 +59,9 @@ fn repo(g: &mut Gen) -> Tree {
     t.write("src/app/config.py", format!("STRIPE = \"{}\"\n", g.stripe_live()));
     t.write("src/vendor/lib.py", format!("STRIPE = \"{}\"\n", g.stripe_live()));
     t.write("src/fixtures/key.env", format!("STRIPE={}\n", g.stripe_live()));
-    git(t.path(), &["add", "-A"]);
-    git(t.path(), &["commit", "-q", "-m", "leak"]);
+    commit_all(t.path(), "leak");
     std::fs::remove_file(t.path().join("src/deploy.env")).expect("rm");
-    git(t.path(), &["commit", "-q", "-am", "remove the token"]);
+    commit_all(t.path(), "remove the token");
     t
 }
 

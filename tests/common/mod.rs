@@ -1,6 +1,6 @@
 //! Shared helpers of the integration tests: a seeded token generator (no real secret is ever
 //! committed: every token is made here, in the provider's format, with a valid checksum where the
-//! format has one), temp trees, and running the binary.
+//! format has one), temp trees, git repositories, a local HTTP server, and running the binary.
 
 #![allow(dead_code)]
 
@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+
+pub mod http;
+mod repo;
+
+pub use repo::{commit_all, git, git_at, git_repo};
 
 /// A small deterministic PRNG (SplitMix64): same seed, same tokens.
 pub struct Gen(u64);
