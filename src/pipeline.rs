@@ -399,10 +399,11 @@ fn incidents(s: &Settings, mode: Mode, hits: Vec<Hit>) -> Vec<Finding> {
                 let id = f.breach.as_ref().map(|b| b.registry_id.as_str()).unwrap_or_default();
                 eprintln!(
                     "ndaguard: warning: could not notify {} of breach {id} at {} (incident {}) after {} attempt(s): {e}",
-                    n.url,
+                    n.shown(),
                     finding::escape_text(&f.path),
                     f.fingerprint,
-                    d.attempts
+                    d.attempts,
+                    e = n.redact_error(&e),
                 );
             }
         }

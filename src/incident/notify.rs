@@ -49,16 +49,28 @@ impl Notifier {
     }
 
     /// Checks the URL's form, so that a typo is an error before the scan rather than a failed
-    /// delivery after it.
+    /// delivery after it. The error shows the URL without its path (see [`Notifier::shown`]).
     pub fn check_url(url: &str) -> Result<(), String> {
+        let shown = redact(url);
         let rest = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"))
-            .ok_or_else(|| format!("--notify {url:?}: expected an http:// or https:// URL"))?;
+            .ok_or_else(|| format!("--notify {shown:?}: expected an http:// or https:// URL"))?;
         if rest.is_empty() || rest.starts_with('/') {
-            return Err(format!("--notify {url:?}: the URL has no host"));
+            return Err(format!("--notify {shown:?}: the URL has no host"));
         }
         Ok(())
+    }
+
+    /// The URL as logs show it: scheme and host only. A webhook's path is its secret (a Slack
+    /// incoming webhook URL lets anyone post to the channel), and CI logs are widely readable.
+    pub fn shown(&self) -> String {
+        redact(&self.url)
+    }
+
+    /// `error` with every occurrence of the URL replaced by [`Notifier::shown`].
+    pub fn redact_error(&self, error: &str) -> String {
+        error.replace(&self.url, &self.shown())
     }
 
     /// Posts `body`, retrying as the module docs say.
@@ -132,6 +144,20 @@ pub fn message(f: &Finding) -> Option<Value> {
     }))
 }
 
+/// `url` up to the end of its host, then `/…` when anything followed; userinfo is dropped.
+fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let more = if end < rest.len() || host.len() < authority.len() { "/…" } else { "" };
+    if scheme.is_empty() {
+        format!("{host}{more}")
+    } else {
+        format!("{scheme}://{host}{more}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +211,18 @@ mod tests {
         drop(listener);
         let d = n.post("v1:ab", &json!({}));
         assert!(d.error.is_some(), "{d:?}");
+    }
+
+    #[test]
+    fn logs_show_the_host_never_the_path() {
+        let n = Notifier::new("https://hooks.example/services/T000/B000/s3cr3tpath?x=1");
+        assert_eq!(n.shown(), "https://hooks.example/…");
+        assert_eq!(Notifier::new("http://u:pw@h.example:8080").shown(), "http://h.example:8080/…");
+        assert_eq!(Notifier::new("http://h.example").shown(), "http://h.example");
+        let e = n.redact_error("https://hooks.example/services/T000/B000/s3cr3tpath?x=1: refused");
+        assert!(!e.contains("s3cr3t") && e.contains("hooks.example"), "{e}");
+        let bad = Notifier::check_url("hooks.example/services/s3cr3tpath").unwrap_err();
+        assert!(!bad.contains("s3cr3t"), "{bad}");
     }
 
     #[test]
