@@ -74,10 +74,14 @@ fn lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> + '_ {
 }
 
 /// Lines of `data` as [`lines`] gives them, each with whether the line before it (the first
-/// one's: `before`) suppresses it with `ndaguard:allow-next-line`.
-fn lines_in_context(data: &[u8], before: bool) -> impl Iterator<Item = (usize, (&[u8], bool))> + '_ {
+/// one's: `before`) suppresses it with `ndaguard:allow-next-line`. With `look` false (neither
+/// version holds the comment), no line is searched for it.
+fn lines_in_context(data: &[u8], before: bool, look: bool) -> impl Iterator<Item = (usize, (&[u8], bool))> + '_ {
     let mut allowed = before;
-    lines(data).map(move |(at, line)| (at, (line, std::mem::replace(&mut allowed, allows_next_line(line)))))
+    lines(data).map(move |(at, line)| {
+        let next = look && allows_next_line(line);
+        (at, (line, std::mem::replace(&mut allowed, next)))
+    })
 }
 
 /// Whether the last line of `data[..end]` (`end` a line start) holds `ndaguard:allow-next-line`.
@@ -170,11 +174,14 @@ pub(crate) fn changed_regions(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
 
     // Lines of `new` found in `old` in order (each looked for among the next [`WINDOW`] old
     // lines) are not new. That is most of them, checked without hashing.
-    let old_lines: Vec<(&[u8], bool)> = lines_in_context(old_mid, before).map(|(_, l)| l).collect();
+    // One search of each middle instead of one per line, when (as almost always) neither holds
+    // the comment.
+    let look = allows_next_line(old_mid) || allows_next_line(new_mid);
+    let old_lines: Vec<(&[u8], bool)> = lines_in_context(old_mid, before, look).map(|(_, l)| l).collect();
     let mut next_old = 0;
     let mut unmatched: Vec<(usize, (&[u8], bool))> = Vec::new();
     let mut unmatched_bytes = 0;
-    for (at, line) in lines_in_context(new_mid, before) {
+    for (at, line) in lines_in_context(new_mid, before, look) {
         let window = &old_lines[next_old.min(old_lines.len())..(next_old + WINDOW).min(old_lines.len())];
         match window.iter().position(|l| *l == line) {
             Some(d) => next_old += d + 1,
