@@ -364,12 +364,18 @@ fn entry(shared: &Walk, entry: ignore::DirEntry) -> Option<Walked> {
         })
     } else if ft.is_file() {
         Walked::File { path: entry.into_path(), rel }
-    } else if ft.is_symlink() {
-        Walked::Skip(Skipped { path: rel, reason: SkipReason::Symlink, detail: "symbolic link not followed".into() })
     } else {
-        let ignore_file = IGNORE_NAMES[..3].iter().any(|n| entry.file_name() == *n);
-        let detail = if ignore_file && shared.honour { UNSAFE_IGNORE_DETAIL } else { "not a regular file" };
-        Walked::Skip(Skipped { path: rel, reason: SkipReason::Special, detail: detail.into() })
+        // An ignore file that the walk did not read because of what it is (or points to).
+        let unsafe_ignore = shared.honour
+            && IGNORE_NAMES[..3].iter().any(|n| entry.file_name() == *n)
+            && std::fs::metadata(entry.path()).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let (reason, detail) = if ft.is_symlink() {
+            (SkipReason::Symlink, "symbolic link not followed")
+        } else {
+            (SkipReason::Special, "not a regular file")
+        };
+        let detail = if unsafe_ignore { UNSAFE_IGNORE_DETAIL } else { detail };
+        Walked::Skip(Skipped { path: rel, reason, detail: detail.into() })
     })
 }
 
