@@ -241,7 +241,7 @@ fn identity(
     let mut h = Sha256::new();
     h.update(concat!("ndaguard ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
     h.update(format!("{:?}\n", engine.rules()).as_bytes());
-    h.update(config.and_then(|p| std::fs::read(p).ok()).unwrap_or_default());
+    h.update(config.and_then(|p| crate::input::read_bytes(p, crate::input::MAX_CONFIG_FILE).ok()).unwrap_or_default());
     h.update(format!("\n{registry:?}\n{options:?}\n{max_file_size}").as_bytes());
     h.finalize().into()
 }

@@ -333,6 +333,25 @@ fn i21_devices_named_as_registry_rules_or_config_are_refused() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
+#[test]
+fn i21_registry_list_and_check_refuse_devices() {
+    let t = Tree::new();
+    for sub in ["list", "check"] {
+        let out = ndaguard()
+            .args(["registry", sub, "--registry", "/dev/zero"])
+            .current_dir(t.path())
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{sub}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("/dev/zero") && text(&out.stderr).contains("not a regular file"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
 // 22: registry lengths and rule capture names.
 
 #[test]

@@ -268,7 +268,7 @@ fn days(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
 
 /// `list` shows every entry; `check` shows only the entries that need action and exits 1 if any.
 fn list(path: &Path, args: &RegistryListArgs, now: OffsetDateTime, check: bool) -> Result<u8> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input::read_text(path, crate::input::MAX_DATA_FILE)?;
     let mut registry = Registry::parse(&path.display().to_string(), &text)?;
     registry.path = path.to_path_buf();
     if check {

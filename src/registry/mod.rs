@@ -546,7 +546,7 @@ impl Registry {
             return Ok(());
         }
         if let Some(f) = key_file {
-            let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+            let text = crate::input::read_text(f, crate::input::MAX_CONFIG_FILE)?;
             self.key = decode_external(&f.display().to_string(), &text, check)?;
             return Ok(());
         }
