@@ -35,23 +35,23 @@ kingfisher="$peers/kingfisher"
 ndaguard="$here/target/release/ndaguard"
 cache="$out/cache"
 
-# Each entry: NAME|FINDINGS_COMMAND|COMMAND (the command's output goes to $out/NAME.json).
+# Each entry: NAME@FINDINGS_COMMAND@COMMAND (`@`: jq filters hold `|`) (the command's output goes to $out/NAME.json).
 scans=(
-  "nd-history|jq '.findings|length' $out/nd-history.json|$ndaguard scan --history --no-progress -f json -o $out/nd-history.json $repo"
-  "nd-history-cached|jq '.findings|length' $out/nd-history-cached.json|$ndaguard scan --history --no-progress --cache $cache -f json -o $out/nd-history-cached.json $repo"
-  "kf-history|jq '.findings|length' $out/kf-history.json|$kingfisher scan $repo --git-history full --no-validate --no-update-check --format json --output $out/kf-history.json"
-  "gl-history|jq 'length' $out/gl-history.json|$gitleaks git $repo --no-banner --report-format json --report-path $out/gl-history.json --exit-code 0"
-  "nd-tree|jq '.findings|length' $out/nd-tree.json|$ndaguard scan --no-progress -f json -o $out/nd-tree.json $repo"
-  "kf-tree|jq '.findings|length' $out/kf-tree.json|$kingfisher scan $repo --git-history none --no-validate --no-update-check --format json --output $out/kf-tree.json"
-  "gl-tree|jq 'length' $out/gl-tree.json|$gitleaks dir $repo --no-banner --report-format json --report-path $out/gl-tree.json --exit-code 0"
-  "cat-file|echo -|git -C $repo cat-file --batch-all-objects --batch"
+  "nd-history@jq '.findings|length' $out/nd-history.json@$ndaguard scan --history --no-progress -f json -o $out/nd-history.json $repo"
+  "nd-history-cached@jq '.findings|length' $out/nd-history-cached.json@$ndaguard scan --history --no-progress --cache $cache -f json -o $out/nd-history-cached.json $repo"
+  "kf-history@jq '.findings|length' $out/kf-history.json@$kingfisher scan $repo --git-history full --no-validate --no-update-check --format json --output $out/kf-history.json"
+  "gl-history@jq 'length' $out/gl-history.json@$gitleaks git $repo --no-banner --report-format json --report-path $out/gl-history.json --exit-code 0"
+  "nd-tree@jq '.findings|length' $out/nd-tree.json@$ndaguard scan --no-progress -f json -o $out/nd-tree.json $repo"
+  "kf-tree@jq '.findings|length' $out/kf-tree.json@$kingfisher scan $repo --git-history none --no-validate --no-update-check --format json --output $out/kf-tree.json"
+  "gl-tree@jq 'length' $out/gl-tree.json@$gitleaks dir $repo --no-banner --report-format json --report-path $out/gl-tree.json --exit-code 0"
+  "cat-file@echo -@git -C $repo cat-file --batch-all-objects --batch"
 )
 # The first cached run fills the cache (and is not timed); the timed ones are rescans.
 $ndaguard scan --history --no-progress --cache "$cache" -f json -o /dev/null "$repo" || true
 
 for round in $(seq "$runs"); do
   for s in "${scans[@]}"; do
-    IFS='|' read -r name _ cmd <<<"$s"
+    IFS='@' read -r name _ cmd <<<"$s"
     # shellcheck disable=SC2086
     /usr/bin/time -f "%e %U %S %M" -o "$out/time" $cmd >/dev/null 2>"$out/$name.err" || true
     echo "$name $(tail -1 "$out/time")" >>"$out/times"
@@ -64,7 +64,7 @@ echo
 echo "| scan | wall (median) | user CPU | system CPU | peak RSS | findings |"
 echo "|---|---|---|---|---|---|"
 for s in "${scans[@]}"; do
-  IFS='|' read -r name count _ <<<"$s"
+  IFS='@' read -r name count _ <<<"$s"
   med() { awk -v n="$name" -v c="$1" '$1==n {print $c}' "$out/times" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
   n="$(eval "$count" 2>/dev/null || echo '?')"
   printf '| %s | %s s | %s s | %s s | %.0f MiB | %s |\n' "$name" "$(med 2)" "$(med 3)" "$(med 4)" "$(( $(med 5) / 1024 ))" "$n"
