@@ -6,6 +6,7 @@
 //! hashes, UUIDs or paths rather than secrets. [`value_fits`] applies to generic rules with a
 //! value `model`: it reads the key the value is assigned to as well as the value.
 
+use super::expr::{is_email, is_member_access};
 use super::words::*;
 
 /// Whether `secret` is a placeholder rather than a secret.
@@ -240,7 +241,7 @@ pub fn value_fits(model: crate::rules::ValueModel, a: &Assignment<'_>) -> bool {
         return false;
     }
     match model {
-        ValueModel::Secret => secret_fits(value),
+        ValueModel::Secret => (quoted(a) || !a.path.is_some_and(is_code_path)) && secret_fits(value),
         ValueModel::Password => {
             // A call's second argument that is a name (`f('password', 'credit_card')`).
             !(a.argument && is_cased_identifier(value)) && password_fits(value, quoted(a) || inline(a), a.path)
@@ -444,6 +445,7 @@ fn secret_fits(s: &str) -> bool {
 /// Value shapes that are never a secret: paths, URLs, expressions, lookups, hashes, identifiers.
 fn is_value_noise(s: &str) -> bool {
     is_password_hash(s)
+        || super::expr::is_code_expression(s)
         || is_cased_identifier(s)
         || ["sha1-", "sha256-", "sha384-", "sha512-", "h1:", "sha256:", "md5:"].iter().any(|p| s.starts_with(p))
         || s.starts_with('/')
@@ -492,7 +494,7 @@ fn password_fits(s: &str, quoted: bool, path: Option<&str>) -> bool {
     if !quoted && path.is_some_and(is_code_path) {
         return false;
     }
-    if is_password_placeholder(v) || is_member_access(v) || v.starts_with('\\') {
+    if is_password_placeholder(v) || is_member_access(v) || v.starts_with('\\') || super::expr::is_bracketed_word(v) {
         return false;
     }
     // A constant's name: `BOTH`, `READ_ONLY`.
@@ -538,30 +540,6 @@ pub fn is_malformed_bot_token(s: &[u8]) -> bool {
         && tail.len() >= 8
         && tail.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
     shaped && !((5..=16).contains(&id.len()) && tail.len() == 35)
-}
-
-/// Whether `s` is a dotted name: `settings.SECRET_VALUE`, `django.contrib.auth.hashers.X`.
-fn is_member_access(s: &str) -> bool {
-    // A name's digits come in one run at most (`Gost28147`, `SHA256Hasher`); a token's are
-    // scattered (`zn57kgegu5u4`).
-    let wordy = |part: &str| {
-        part.as_bytes().windows(2).filter(|w| w[0].is_ascii_digit() && w[1].is_ascii_alphabetic()).count() <= 1
-    };
-    s.contains('.')
-        && s.split('.').all(|part| {
-            part.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && wordy(part)
-        })
-}
-
-/// Whether `s` is an e-mail address.
-fn is_email(s: &str) -> bool {
-    s.split_once('@').is_some_and(|(user, host)| {
-        !user.is_empty()
-            && host.contains('.')
-            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-    })
 }
 
 /// Whether `s` is mostly made of capitalized words (`AgencyIdentificationCodeType`): at least

@@ -80,8 +80,11 @@ fn secret_model_reads_the_key_and_the_value() {
         "client_secret = \"0dd1c570d7579ea44a1f8bb034262aa0\"".to_string(),
     ] {
         let value = line.split(['"', ' ']).find(|w| w.len() >= 20).expect("value");
-        assert!(fits(Secret, &line, value, "app.py"), "{line}");
+        // Make's `:=` is not code; in a `.py` file the same unquoted value is an expression.
+        let path = if line.contains(":=") { "Makefile" } else { "app.py" };
+        assert!(fits(Secret, &line, value, path), "{line}");
     }
+    assert!(!fits(Secret, &format!("STRIPE_KEY := {tok}"), tok, "app.py"));
     for (line, value) in [
         (format!("token_id = \"{tok}\""), tok),
         (format!("publicToken = \"{tok}\""), tok),

@@ -19,6 +19,7 @@ pub mod anchor;
 pub mod checksum;
 mod context;
 pub mod entropy;
+mod expr;
 pub mod falsepos;
 mod words;
 
