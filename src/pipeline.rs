@@ -43,7 +43,8 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
             let root = req.root.clone();
             let threads = req.threads.unwrap_or(0);
             let meter = &*meter;
-            s.spawn(move || git::plan_history(&root, threads, cancel, meter))
+            let cache = req.cache.clone();
+            s.spawn(move || git::plan_history(&root, threads, cache.as_deref(), cancel, meter))
         });
         let settings = Settings::resolve(req);
         let plan = plan.map(|h| h.join().unwrap_or_else(|_| Err(Error::Usage("reading the history failed".into()))));

@@ -231,9 +231,67 @@ fn progress_json_reports_each_phase_with_totals_on_stderr() {
         + report["skipped"].as_array().map_or(0, |s| s.iter().filter(|s| s["reason"] == "binary").count() as u64);
     assert_eq!(starts[0], ("commits".to_string(), commits), "{err}");
     assert_eq!(starts[1], ("blobs".to_string(), blobs), "{err}");
-    assert_eq!(starts[2], ("carried".to_string(), commits), "{err}");
+    // The carried phase counts findings: one (path, secret) at a time.
+    let findings = report["findings"].as_array().map_or(0, |f| f.len() as u64);
+    assert_eq!(starts[2], ("carried".to_string(), findings), "{err}");
     assert_eq!(lines.last().map(|l| l["phase"].clone()), Some("done".into()), "{err}");
     // Without a terminal and without --progress json, nothing but the report.
     let (_, quiet) = history(r.path(), &[]);
     assert!(!quiet.contains("\"phase\""), "{quiet}");
+}
+
+/// The numbers in `ndaguard: walk cache: N of M commit(s) reused`.
+fn walk_reused(stderr: &str) -> (u64, u64) {
+    let line = stderr.lines().find(|l| l.contains("walk cache:")).unwrap_or_else(|| panic!("no walk line: {stderr}"));
+    let n: Vec<u64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    (n[0], n[1])
+}
+
+#[test]
+fn the_walk_cache_skips_known_commits_and_a_corrupt_one_is_ignored_with_a_note() {
+    let mut r = busy_repo();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let dir = cache.path().to_str().expect("utf-8");
+    let commits = r.git(&["rev-list", "--all", "--count"]).parse::<u64>().expect("count");
+    let (plain, _) = history(r.path(), &[]);
+    let (first, err) = history(r.path(), &["--cache", dir]);
+    assert_eq!(walk_reused(&err), (0, commits), "{err}");
+    assert_eq!(first, plain);
+    let walk = std::fs::read(cache.path().join("history-walk.cache")).expect("walk cache file");
+    assert!(!String::from_utf8_lossy(&walk).contains("ghp_"), "no token text in the walk cache");
+
+    // Unchanged: every commit comes from the cache, and the report is a full scan's.
+    let (second, err) = history(r.path(), &["--cache", dir]);
+    assert_eq!(walk_reused(&err), (commits, commits), "{err}");
+    assert_eq!(second, plain);
+
+    // One new commit (on another branch, moving a secret-carrying file): only it is compared,
+    // and what it carries is counted as a full scan counts it.
+    r.git(&["checkout", "-q", "-b", "late"]);
+    r.write("svc0/config.py", "moved = True\n");
+    r.write("svc0/moved.py", "x = 1\n");
+    r.commit("late");
+    let (late_plain, _) = history(r.path(), &[]);
+    let (late, err) = history(r.path(), &["--cache", dir]);
+    assert_eq!(walk_reused(&err), (commits, commits + 1), "{err}");
+    assert_eq!(late, late_plain);
+
+    // Corrupt: ignored with a note, every commit compared again, the same report.
+    let path = cache.path().join("history-walk.cache");
+    let mut bytes = std::fs::read(&path).expect("walk cache file");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&path, &bytes).expect("write");
+    let (after, err) = history(r.path(), &["--cache", dir]);
+    assert_eq!(walk_reused(&err), (0, commits + 1), "{err}");
+    let notes = after["summary"]["notes"].to_string();
+    assert!(notes.contains("walk cache") && notes.contains("corrupt"), "{notes}");
+    let mut after = after;
+    if let Some(summary) = after["summary"].as_object_mut() {
+        summary.remove("notes");
+    }
+    assert_eq!(after, late_plain);
+    // ... and replaced by a good one.
+    let (_, err) = history(r.path(), &["--cache", dir]);
+    assert_eq!(walk_reused(&err), (commits + 1, commits + 1), "{err}");
 }

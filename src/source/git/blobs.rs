@@ -51,7 +51,7 @@ pub(super) fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText<'_> {
         }
     }
     stall_point("blob");
-    let blob = match repo.find_blob(oid) {
+    let blob = match repo.find_blob(oid).or_else(|e| stand_in(repo, oid).ok_or(e)) {
         Ok(b) => b,
         Err(e) => {
             return BlobText::Skip(SkipReason::MissingObject, format!("blob {oid}: {}", read_error(repo, oid, &e)))
@@ -65,6 +65,14 @@ pub(super) fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText<'_> {
         tree::Kind::Binary => BlobText::Skip(SkipReason::Binary, format!("blob {oid}: {}", tree::BINARY_DETAIL)),
         tree::Kind::Plain => BlobText::Text(Text::Blob(blob)),
     }
+}
+
+/// For a blob missing from the object store, the blob that `refs/replace/<id>` puts in its place
+/// (as git shows it: a partial copy of a repository marks the blobs it lacks so). A blob that is
+/// present is always read itself, so a replace ref cannot hide what a blob holds.
+fn stand_in(repo: &Repository, oid: Oid) -> Option<git2::Blob<'_>> {
+    let id = repo.refname_to_id(&format!("refs/replace/{oid}")).ok()?;
+    repo.find_blob(id).ok()
 }
 
 /// What a blob must hold to carry a finding: the secret itself, or for a secret found decoded,

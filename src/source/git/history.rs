@@ -4,41 +4,25 @@
 //! commits that carried it.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::blobs::{
-    base_links, first_key, needle, read_text, record_base, record_use, relabel, scan_blob, version_chains, Base,
-    BlobScan, BlobText, BlobUses, Text,
+    base_links, first_key, needle, read_text, relabel, scan_blob, version_chains, BlobScan, BlobText, BlobUses, Text,
 };
 use super::cache::{Entry, ScanCache};
+use super::carried::{sets_of, Lineage};
 use super::linediff;
-use super::walk::{all_commits, commit_changes, commit_infos, commit_tree};
-use super::{
-    open, phase, pool, push_special, reopen, ChangeKind, CommitChanges, CommitInfo, HistoryOptions, Meter, OidMap,
-    OidSet, Phase, Shard,
-};
+use super::plan::HistoryPlan;
+use super::walklog::{Paths, Record};
+use super::{phase, reopen, CommitInfo, HistoryOptions, Meter, OidMap, OidSet, Phase, Shard};
 use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned};
 use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::finding::{SkipReason, Skipped};
 use crate::source::tree;
-
-/// What a history holds, read before any blob is: the commits, the (path, blob) changes each
-/// introduced and the version each blob replaced.
-pub(crate) struct HistoryPlan {
-    git_dir: PathBuf,
-    pool: rayon::ThreadPool,
-    commits: Vec<Oid>,
-    infos: OidMap<CommitInfo>,
-    uses: BlobUses,
-    bases: OidMap<Base>,
-    out: Collected,
-    clock: std::time::Instant,
-    cancel: Cancel,
-}
 
 /// Unique blobs with their (path, introducing commit) uses, the earliest first.
 type BlobList = Vec<(Oid, Vec<(String, Oid)>)>;
@@ -47,86 +31,6 @@ type BlobList = Vec<(Oid, Vec<(String, Oid)>)>;
 /// and a `notes.txt`), its uses grouped by class, as indices into its use list, the class of its
 /// first use first. Empty when every use is of one class (most blobs): the blob is scanned once.
 type PathGroups = Vec<Vec<usize>>;
-
-/// Reads the commits of the repository at `root` and what each introduced, with `threads`
-/// workers (0: one per core).
-pub(crate) fn plan_history(root: &Path, threads: usize, cancel: &Cancel, meter: &Meter) -> Result<HistoryPlan> {
-    let clock = std::time::Instant::now();
-    let repo = open(root)?;
-    let git_dir = repo.path().to_path_buf();
-    let mut out = Collected::default();
-    if repo.is_shallow() {
-        out.notes.push(
-            "shallow clone: history before the shallow boundary is not available, so the oldest commits present \
-             may be blamed for older secrets"
-                .into(),
-        );
-    }
-    let commits = all_commits(&repo, &mut out.skipped, cancel)?;
-    let infos = commit_infos(&repo, &commits, cancel);
-    let pool = pool(threads)?;
-    meter.start(Phase::Commits, commits.len() as u64);
-    let per_commit = changes_per_commit(&pool, &git_dir, &commits, cancel, meter);
-    let (uses, bases) = index_changes(per_commit, &infos, &mut out);
-    phase(&clock, "changes");
-    Ok(HistoryPlan { git_dir, pool, commits, infos, uses, bases, out, clock, cancel: cancel.clone() })
-}
-
-/// What each commit introduced against its first parent, in parallel.
-fn changes_per_commit(
-    pool: &rayon::ThreadPool,
-    git_dir: &Path,
-    commits: &[Oid],
-    cancel: &Cancel,
-    meter: &Meter,
-) -> Vec<(Oid, CommitChanges)> {
-    pool.install(|| {
-        commits
-            .par_iter()
-            .map_init(
-                || reopen(git_dir),
-                |repo, &oid| match repo {
-                    Some(r) if !cancel.is_cancelled() => {
-                        meter.step(1, 0);
-                        (oid, commit_changes(r, oid, false))
-                    }
-                    _ => (oid, CommitChanges::default()),
-                },
-            )
-            .collect()
-    })
-}
-
-/// Unique blobs with their paths and first commits, and the version each replaced; symlinks and
-/// submodules are counted as skipped.
-fn index_changes(
-    per_commit: Vec<(Oid, CommitChanges)>,
-    infos: &OidMap<CommitInfo>,
-    out: &mut Collected,
-) -> (BlobUses, OidMap<Base>) {
-    let mut uses = BlobUses::default();
-    let mut bases = OidMap::<Base>::default();
-    let mut special: HashMap<String, SkipReason> = HashMap::new();
-    for (oid, ch) in per_commit {
-        out.skipped.extend(ch.errors);
-        for c in ch.changes {
-            match c.kind {
-                ChangeKind::File => {
-                    record_base(&mut bases, c.blob, c.old);
-                    record_use(&mut uses, infos, c.blob, c.path, oid);
-                }
-                ChangeKind::Symlink => {
-                    special.entry(c.path).or_insert(SkipReason::Symlink);
-                }
-                ChangeKind::Submodule => {
-                    special.insert(c.path, SkipReason::Submodule);
-                }
-            }
-        }
-    }
-    push_special(out, special);
-    (uses, bases)
-}
 
 /// Scans every blob reachable from any ref, given the [`plan_history`] of the repository: each
 /// unique blob once, each version for the lines its base lacks; blobs larger than `max` are
@@ -139,7 +43,8 @@ where
     F: Fn() -> S + Sync,
 {
     let HistoryOptions { max, shard, cache, meter } = *opts;
-    let HistoryPlan { git_dir, pool, commits, infos, uses, bases, mut out, clock, cancel } = plan;
+    let HistoryPlan { git_dir, pool, commits, infos, uses, bases, records, paths, lineage, mut out, clock, cancel } =
+        plan;
     if commits.is_empty() {
         out.notes.push("the repository has no commits".into());
         return Ok(out);
@@ -184,8 +89,9 @@ where
     let counts = if wanted.is_empty() || cancel.is_cancelled() {
         vec![0u64; wanted.len()]
     } else {
-        meter.start(Phase::Carried, commits.len() as u64);
-        pool.install(|| carried_counts(&git_dir, &commits, &wanted, meter, &cancel))
+        meter.start(Phase::Carried, wanted.len() as u64);
+        let log = Log { records: &records, paths: &paths, lineage: &lineage };
+        pool.install(|| carried_counts(&git_dir, &log, &wanted, meter, &cancel))
     };
     phase(&clock, "carried counts");
     for (b, n) in best.into_iter().zip(counts) {
@@ -491,50 +397,64 @@ struct Carrier<'a> {
     needles: &'a [Vec<u8>],
 }
 
-/// For each carrier, how many of `commits` have, at its path, a blob in which the secret was
-/// found or one that holds its text (one of its needles). Whether a blob holds it is decided by
-/// the blob alone, never by which blobs this run scanned, so every shard of a sharded scan
-/// counts a finding the same, and the same as an unsharded scan.
-fn carried_counts(git_dir: &Path, commits: &[Oid], wanted: &[Carrier<'_>], meter: &Meter, cancel: &Cancel) -> Vec<u64> {
-    let partial: Vec<Vec<u64>> = commits
-        .par_chunks(64)
+/// What the walk recorded, for counting carried findings.
+struct Log<'a> {
+    records: &'a [Record],
+    paths: &'a Paths,
+    lineage: &'a Lineage,
+}
+
+/// For each carrier, how many commits have, at its path, a blob in which the secret was found
+/// or one that holds its text (one of its needles), from what the walk recorded (see
+/// [`Lineage`]). Whether a blob holds it is decided by the blob alone, never by which blobs this
+/// run scanned, so every shard of a sharded scan counts a finding the same, and the same as an
+/// unsharded scan.
+fn carried_counts(git_dir: &Path, log: &Log<'_>, wanted: &[Carrier<'_>], meter: &Meter, cancel: &Cancel) -> Vec<u64> {
+    // Findings at one path share its versions: each is read once for all of them.
+    let mut by_path: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, w) in wanted.iter().enumerate() {
+        if let Some(id) = log.paths.get(w.path) {
+            by_path.entry(id).or_default().push(i);
+        }
+    }
+    let ids: Vec<u32> = by_path.keys().copied().collect();
+    let sets = sets_of(log.records, &ids);
+    let groups: Vec<(u32, Vec<usize>)> = by_path.into_iter().collect();
+    let partial: Vec<Vec<(usize, u64)>> = groups
+        .par_iter()
         .map_init(
-            || (reopen(git_dir), HashMap::<(Oid, usize), bool>::new()),
-            |(repo, cache), chunk| {
-                let mut counts = vec![0u64; wanted.len()];
-                let Some(repo) = repo.as_ref().filter(|_| !cancel.is_cancelled()) else { return counts };
-                for oid in chunk {
-                    let Some(tree) = commit_tree(repo, *oid) else { continue };
-                    for (i, w) in wanted.iter().enumerate() {
-                        let Ok(entry) = tree.get_path(Path::new(w.path)) else { continue };
-                        let id = entry.id();
-                        let carries = w.blobs.contains(&id)
-                            || *cache.entry((id, i)).or_insert_with(|| holds_needle(repo, id, w.needles));
-                        if carries {
-                            counts[i] += 1;
+            || reopen(git_dir),
+            |repo, (id, group)| {
+                let Some(repo) = repo.as_ref().filter(|_| !cancel.is_cancelled()) else { return Vec::new() };
+                let mut counts: Vec<(usize, u64)> = group.iter().map(|&i| (i, 0)).collect();
+                for (entry, n) in sets.get(id).map(|s| log.lineage.tally(s)).unwrap_or_default() {
+                    let mut text: Option<Option<Vec<u8>>> = None;
+                    for (i, count) in counts.iter_mut() {
+                        let w = &wanted[*i];
+                        let holds = w.blobs.contains(&entry)
+                            || text.get_or_insert_with(|| blob_text(repo, entry)).as_deref().is_some_and(|t| {
+                                w.needles.iter().any(|n| !n.is_empty() && memchr::memmem::find(t, n).is_some())
+                            });
+                        if holds {
+                            *count += n;
                         }
                     }
                 }
-                meter.step(chunk.len() as u64, 0);
+                meter.step(group.len() as u64, 0);
                 counts
             },
         )
         .collect();
     let mut total = vec![0u64; wanted.len()];
-    for p in partial {
-        for (t, n) in total.iter_mut().zip(p) {
-            *t += n;
-        }
+    for (i, n) in partial.into_iter().flatten() {
+        total[i] = n;
     }
     total
 }
 
-/// Whether blob `id` holds one of `needles`. Needles come from the text that was scanned: a
-/// UTF-16 blob is searched as the same UTF-8 text.
-fn holds_needle(repo: &Repository, id: Oid, needles: &[Vec<u8>]) -> bool {
-    repo.find_blob(id).is_ok_and(|b| {
-        let utf8 = tree::decode_utf16(b.content());
-        let text = utf8.as_deref().unwrap_or(b.content());
-        needles.iter().any(|n| !n.is_empty() && memchr::memmem::find(text, n).is_some())
-    })
+/// A blob's text as it was scanned (UTF-16 read as UTF-8), if it can be read: needles come from
+/// the text that was scanned.
+fn blob_text(repo: &Repository, id: Oid) -> Option<Vec<u8>> {
+    let b = repo.find_blob(id).ok()?;
+    Some(tree::decode_utf16(b.content()).unwrap_or_else(|| b.content().to_vec()))
 }

@@ -7,8 +7,9 @@ use std::collections::{HashMap, HashSet};
 use git2::{Oid, Repository, RevparseMode, Sort};
 
 use super::blobs::{scan_blob, BlobScan};
+use super::trees::TreeCache;
 use super::walk::commit_changes;
-use super::{git_err, open, provenance, push_special, Change, ChangeKind, GitOptions, OidMap, OidSet};
+use super::{git_err, open, provenance, push_special, Change, ChangeKind, GitOptions, OidMap, OidSet, TREE_CACHE};
 use crate::blob::{BlobSink, Collected, Hit, Origin, Provenance};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -209,11 +210,12 @@ pub(crate) fn scan_range(
     let mut sub = Subtractor::new(&repo, sink, cancel, opts.max_file_size);
     let mut found = Vec::new();
     let mut special = HashMap::new();
+    let mut trees = TreeCache::new(TREE_CACHE);
     for oid in &commits {
         if cancel.is_cancelled() {
             break;
         }
-        let ch = commit_changes(&repo, *oid, true);
+        let ch = commit_changes(&repo, &mut trees, *oid, true);
         out.skipped.extend(ch.errors.iter().cloned());
         let prov = repo.find_commit(*oid).ok().map(|c| provenance(&c));
         sub.run(&ch.changes, &ch.old, prov.as_ref(), &mut out, &mut found, &mut special);

@@ -7,12 +7,13 @@
 
 use std::path::Path;
 
-use git2::{Delta, DiffOptions, FileMode, ObjectType, Oid, Repository, Sort, Tree, TreeEntry};
+use std::sync::Arc;
+
+use git2::{Delta, DiffOptions, FileMode, ObjectType, Odb, Oid, Repository, Sort, Tree};
 
 use super::raw::{parse_commit, RawCommit};
-use super::{
-    git_err, path_of, provenance, read_error, time_of, Change, ChangeKind, CommitChanges, CommitInfo, OidMap, OidSet,
-};
+use super::trees::{tree_error, RawEntry, RawTree, TreeCache, MODE_LINK, MODE_SUBMODULE, MODE_TREE};
+use super::{git_err, path_of, provenance, read_error, time_of, Change, ChangeKind, CommitChanges, OidSet};
 use crate::blob::Provenance;
 use crate::cancel::{stall_point, Cancel};
 use crate::error::Result;
@@ -54,94 +55,101 @@ pub(super) fn diff_options() -> DiffOptions {
     o
 }
 
-const MODE_TREE: i32 = 0o040000;
-const MODE_LINK: i32 = 0o120000;
-const MODE_SUBMODULE: i32 = 0o160000;
-
-/// The entries of `tree`, by name (bytewise: git orders a directory as if its name ended in `/`,
-/// which would not pair a file with a directory of the same name). Borrowed: nothing is copied.
-fn entries<'t>(tree: Option<&'t Tree<'_>>) -> Vec<TreeEntry<'t>> {
-    let mut v: Vec<TreeEntry<'t>> = tree.map(|t| t.iter().collect()).unwrap_or_default();
-    v.sort_by(|a, b| a.name_bytes().cmp(b.name_bytes()));
-    v
+fn is_blob_mode(mode: u32) -> bool {
+    mode != MODE_TREE && mode != MODE_LINK && mode != MODE_SUBMODULE
 }
 
-fn is_blob_mode(mode: i32) -> bool {
-    mode != MODE_TREE && mode != MODE_LINK && mode != MODE_SUBMODULE
+/// Reads trees for a tree comparison: through `cache`, from `repo`'s object database.
+pub(super) struct TreeReader<'a, 'r> {
+    pub(super) repo: &'r Repository,
+    pub(super) odb: &'a Odb<'r>,
+    pub(super) cache: &'a mut TreeCache,
+}
+
+impl TreeReader<'_, '_> {
+    /// Tree `id`, or `None` with the reason in `out.errors` (named by `what`).
+    fn load(&mut self, id: Oid, what: impl FnOnce() -> String, out: &mut CommitChanges) -> Option<Arc<RawTree>> {
+        match self.cache.get(self.odb, id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                out.errors.push(Skipped {
+                    path: what(),
+                    reason: SkipReason::MissingObject,
+                    detail: tree_error(self.repo, id, &e),
+                });
+                None
+            }
+        }
+    }
 }
 
 /// The changes from tree `old` to tree `new` (either may be absent), like a diff without rename
 /// detection, but without reading subtrees whose ids are equal on both sides: what a commit
-/// added or modified (with the blob it replaced at the same path) and the old blobs of what it
-/// modified or removed.
+/// added or modified (with the blob it replaced at the same path), the old blobs of what it
+/// modified or removed, and the paths whose entry it removed.
 pub(super) fn diff_trees(
-    repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: Option<&Tree<'_>>,
+    reader: &mut TreeReader<'_, '_>,
+    old: Option<&RawTree>,
+    new: Option<&RawTree>,
     prefix: &mut Vec<u8>,
     out: &mut CommitChanges,
 ) {
-    let (olds, news) = (entries(old), entries(new));
+    let (olen, nlen) = (old.map_or(0, RawTree::len), new.map_or(0, RawTree::len));
     let (mut i, mut j) = (0, 0);
-    while i < olds.len() || j < news.len() {
-        let ord = match (olds.get(i), news.get(j)) {
-            (Some(o), Some(n)) => o.name_bytes().cmp(n.name_bytes()),
+    while i < olen || j < nlen {
+        let (oe, ne) = (old.and_then(|t| t.get(i)), new.and_then(|t| t.get(j)));
+        let ord = match (oe, ne) {
+            (Some(o), Some(n)) => o.name.cmp(n.name),
             (Some(_), None) => std::cmp::Ordering::Less,
             _ => std::cmp::Ordering::Greater,
         };
         let (o, n) = match ord {
             std::cmp::Ordering::Less => {
                 i += 1;
-                (olds.get(i - 1), None)
+                (oe, None)
             }
             std::cmp::Ordering::Greater => {
                 j += 1;
-                (None, news.get(j - 1))
+                (None, ne)
             }
             std::cmp::Ordering::Equal => {
                 i += 1;
                 j += 1;
-                (olds.get(i - 1), news.get(j - 1))
+                (oe, ne)
             }
         };
         if let (Some(o), Some(n)) = (o, n) {
-            if o.id() == n.id() && o.filemode() == n.filemode() {
+            if o.same(&n) {
                 continue;
             }
         }
-        let name = o.or(n).map(|e| e.name_bytes()).unwrap_or_default();
+        let name = o.or(n).map(|e| e.name).unwrap_or_default();
         let len = prefix.len();
         if len > 0 {
             prefix.push(b'/');
         }
         prefix.extend_from_slice(name);
-        let old_tree = o.filter(|e| e.filemode() == MODE_TREE);
-        let new_tree = n.filter(|e| e.filemode() == MODE_TREE);
+        let old_tree = o.filter(RawEntry::is_tree);
+        let new_tree = n.filter(RawEntry::is_tree);
         if old_tree.is_some() || new_tree.is_some() {
-            let load = |e: Option<&TreeEntry>, out: &mut CommitChanges| match e {
-                Some(e) => match repo.find_tree(e.id()) {
-                    Ok(t) => Some(t),
-                    Err(err) => {
-                        out.errors.push(Skipped {
-                            path: format!("<tree {}>", e.id()),
-                            reason: SkipReason::MissingObject,
-                            detail: read_error(repo, e.id(), &err),
-                        });
-                        None
-                    }
-                },
-                None => None,
+            let mut load = |e: Option<RawEntry<'_>>, out: &mut CommitChanges| {
+                let id = e?.id();
+                reader.load(id, || format!("<tree {id}>"), out)
             };
             let (ot, nt) = (load(old_tree, out), load(new_tree, out));
-            diff_trees(repo, ot.as_ref(), nt.as_ref(), prefix, out);
+            diff_trees(reader, ot.as_deref(), nt.as_deref(), prefix, out);
         }
         let path = || path_of(Some(prefix.as_slice()), None);
-        let old_blob = o.filter(|e| is_blob_mode(e.filemode()));
+        let old_blob = o.filter(|e| is_blob_mode(e.mode));
         if let Some(ob) = old_blob {
             out.old.push((ob.id(), path()));
         }
-        if let Some(nb) = n.filter(|e| e.filemode() != MODE_TREE) {
-            let kind = match nb.filemode() {
+        let new_entry = n.filter(|e| !e.is_tree());
+        if new_entry.is_none() && o.is_some_and(|e| !e.is_tree()) {
+            out.removed.push(path());
+        }
+        if let Some(nb) = new_entry {
+            let kind = match nb.mode {
                 MODE_LINK => ChangeKind::Symlink,
                 MODE_SUBMODULE => ChangeKind::Submodule,
                 _ => ChangeKind::File,
@@ -201,10 +209,11 @@ pub(super) fn commit_tree(repo: &Repository, oid: Oid) -> Option<Tree<'_>> {
     repo.find_tree(id).ok()
 }
 
-/// Diffs a commit against its first parent (or the empty tree). With `all_parents`, also records
-/// the other parents' versions of each changed path as old blobs. A commit libgit2 cannot parse
-/// is diffed from its raw text, and reported.
-pub(super) fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> CommitChanges {
+/// Diffs a commit against its first parent (or the empty tree), reading trees through `cache`.
+/// With `all_parents`, also records the other parents' versions of each changed path as old
+/// blobs. A commit libgit2 cannot parse is diffed from its raw text, and reported. The commit's
+/// provenance comes along.
+pub(super) fn commit_changes(repo: &Repository, cache: &mut TreeCache, oid: Oid, all_parents: bool) -> CommitChanges {
     stall_point("diff");
     let mut out = CommitChanges::default();
     let missing = |path: String, detail: String| Skipped { path, reason: SkipReason::MissingObject, detail };
@@ -215,23 +224,31 @@ pub(super) fn commit_changes(repo: &Repository, oid: Oid, all_parents: bool) -> 
             return out;
         }
     };
+    out.provenance = loaded_provenance(oid, &commit);
+    out.parents = commit.parent_ids();
     if let Loaded::Raw(_, why) = &commit {
         let detail = format!("cannot be parsed ({why}): its tree was scanned from its raw text");
         out.errors.push(missing(format!("<commit {oid}>"), detail));
     }
     let Some(tree_id) = commit.tree_id() else { return out };
-    let tree = match repo.find_tree(tree_id) {
-        Ok(t) => t,
+    let odb = match repo.odb() {
+        Ok(o) => o,
         Err(e) => {
-            let detail = read_error(repo, tree_id, &e);
-            out.errors.push(missing(format!("<tree {tree_id} of commit {oid}>"), detail));
+            out.errors.push(missing(format!("<tree {tree_id} of commit {oid}>"), e.message().to_string()));
             return out;
         }
     };
+    let mut reader = TreeReader { repo, odb: &odb, cache };
+    let Some(tree) = reader.load(tree_id, || format!("<tree {tree_id} of commit {oid}>"), &mut out) else {
+        return out;
+    };
+    out.tree_read = true;
     let parents = commit.parent_ids();
-    let parent = parents.first().and_then(|p| commit_tree(repo, *p));
+    let parent_tree = parents.first().and_then(|p| load_commit(repo, *p).ok()?.tree_id());
+    let parent = parent_tree.and_then(|id| reader.cache.get(&odb, id).ok());
+    out.first_parent = parent.as_ref().and(parents.first().copied());
     let mut prefix = Vec::new();
-    diff_trees(repo, parent.as_ref(), Some(&tree), &mut prefix, &mut out);
+    diff_trees(&mut reader, parent.as_deref(), Some(&tree), &mut prefix, &mut out);
     if all_parents {
         for p in parents.iter().skip(1) {
             let Some(pt) = commit_tree(repo, *p) else { continue };
@@ -375,21 +392,10 @@ fn raw_provenance(oid: Oid, raw: &RawCommit) -> Option<Provenance> {
     })
 }
 
-/// Loads provenance for the given commits (in their order).
-pub(super) fn commit_infos(repo: &Repository, commits: &[Oid], cancel: &Cancel) -> OidMap<CommitInfo> {
-    let mut infos = OidMap::with_capacity_and_hasher(commits.len(), Default::default());
-    for (order, &oid) in commits.iter().enumerate() {
-        if cancel.is_cancelled() {
-            break;
-        }
-        let provenance = match load_commit(repo, oid) {
-            Ok(Loaded::Parsed(c)) => Some(provenance(&c)),
-            Ok(Loaded::Raw(raw, _)) => raw_provenance(oid, &raw),
-            Err(_) => None,
-        };
-        if let Some(provenance) = provenance {
-            infos.insert(oid, CommitInfo { provenance, order });
-        }
+/// A loaded commit's provenance (for a raw one, as far as its text can be read).
+fn loaded_provenance(oid: Oid, c: &Loaded<'_>) -> Option<Provenance> {
+    match c {
+        Loaded::Parsed(c) => Some(provenance(c)),
+        Loaded::Raw(raw, _) => raw_provenance(oid, raw),
     }
-    infos
 }
