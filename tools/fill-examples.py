@@ -67,7 +67,7 @@ def clean(s):
 def rand(rng, chars, n):
     while True:
         s = "".join(rng.choice(chars) for _ in range(n))
-        if clean(s) and len(set(s)) > min(n, 3):
+        if clean(s) and len(set(s)) > min(n - 1, 3):
             return s
 
 
