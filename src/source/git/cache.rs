@@ -7,6 +7,11 @@
 //! that scan: the cache holds blob ids, a hash of the path, and counts, never a secret or
 //! anything derived from one. Binary blobs are recorded as such.
 //!
+//! It also remembers, for each finding of the scan, which versions of its path were read to
+//! count the commits that carry it (see `carried_counts`) and whether they held it, keyed by a
+//! SHA-256 of the finding's fingerprint and of what a blob must hold to carry it: a rescan reads
+//! only the versions it has not seen.
+//!
 //! The file is written whole (temp file and rename) after a complete scan, with a SHA-256 of
 //! its content; a file that is truncated, corrupt, of another format version or of another
 //! identity is ignored with a note, and replaced after the scan.
@@ -23,7 +28,8 @@ use crate::finding::SkipReason;
 use crate::source::tree;
 
 const MAGIC: &[u8; 20] = b"NDAGUARD-SCAN-CACHE\n";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+const CARRIED: usize = 16 + 20 + 1;
 const ENTRY: usize = 20 + 20 + 8 + 8 + 8 + 1;
 const HEADER: usize = MAGIC.len() + 4 + 32 + 8;
 
@@ -44,6 +50,8 @@ pub(crate) struct ScanCache {
     file: PathBuf,
     identity: [u8; 32],
     known: OidMap<Entry>,
+    /// Whether a version of a finding's path holds the finding, by (finding key, blob).
+    carried: std::collections::HashMap<(CarriedKey, Oid), bool>,
     /// Why an existing file was not used.
     pub(crate) note: Option<String>,
     /// Blobs reused in this scan.
@@ -61,7 +69,14 @@ impl ScanCache {
     /// cache, an unusable one an empty cache with a note.
     pub(crate) fn open(dir: &Path, name: &str, identity: [u8; 32]) -> ScanCache {
         let file = dir.join(name);
-        let mut cache = ScanCache { file, identity, known: OidMap::default(), note: None, reused: AtomicU64::new(0) };
+        let mut cache = ScanCache {
+            file,
+            identity,
+            known: OidMap::default(),
+            carried: Default::default(),
+            note: None,
+            reused: AtomicU64::new(0),
+        };
         let bytes = match std::fs::read(&cache.file) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return cache,
@@ -71,7 +86,7 @@ impl ScanCache {
             }
         };
         match parse(&bytes, &identity) {
-            Ok(known) => cache.known = known,
+            Ok((known, carried)) => (cache.known, cache.carried) = (known, carried),
             Err(why) => cache.note = Some(format!("scan cache {}: {why}; ignored", cache.file.display())),
         }
         cache
@@ -117,9 +132,14 @@ impl ScanCache {
         })
     }
 
-    /// Replaces the file with `entries` (those of this scan).
-    pub(crate) fn save(&self, entries: &[(Oid, Entry)]) -> std::io::Result<()> {
-        let mut out = Vec::with_capacity(HEADER + entries.len() * ENTRY + 32);
+    /// Whether `blob` held the finding keyed `key` when an earlier scan looked.
+    pub(crate) fn carried(&self, key: &CarriedKey, blob: Oid) -> Option<bool> {
+        self.carried.get(&(*key, blob)).copied()
+    }
+
+    /// Replaces the file with `entries` and `carried` (those of this scan).
+    pub(crate) fn save(&self, entries: &[(Oid, Entry)], carried: &[(CarriedKey, Oid, bool)]) -> std::io::Result<()> {
+        let mut out = Vec::with_capacity(HEADER + entries.len() * ENTRY + 8 + carried.len() * CARRIED + 32);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT.to_le_bytes());
         out.extend_from_slice(&self.identity);
@@ -131,6 +151,12 @@ impl ScanCache {
             out.extend_from_slice(&e.bytes.to_le_bytes());
             out.extend_from_slice(&e.suppressed.to_le_bytes());
             out.push(u8::from(e.binary));
+        }
+        out.extend_from_slice(&(carried.len() as u64).to_le_bytes());
+        for (key, blob, holds) in carried {
+            out.extend_from_slice(key);
+            out.extend_from_slice(blob.as_bytes());
+            out.push(u8::from(*holds));
         }
         let sum = Sha256::digest(&out);
         out.extend_from_slice(&sum);
@@ -147,8 +173,27 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
+/// The key of one finding's carried results: a SHA-256 (16 bytes of it) of its fingerprint and
+/// of what a blob must hold to carry it.
+pub(crate) type CarriedKey = [u8; 16];
+
+/// The [`CarriedKey`] of a finding.
+pub(crate) fn carried_key(fingerprint: &str, needles: &[Vec<u8>]) -> CarriedKey {
+    let mut h = Sha256::new();
+    h.update(fingerprint.as_bytes());
+    for n in needles {
+        h.update((n.len() as u64).to_le_bytes());
+        h.update(n);
+    }
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&h.finalize()[..16]);
+    k
+}
+
+type Parsed = (OidMap<Entry>, std::collections::HashMap<(CarriedKey, Oid), bool>);
+
 /// Reads a cache file written for `identity`, or says why it cannot be used.
-fn parse(b: &[u8], identity: &[u8; 32]) -> Result<OidMap<Entry>, String> {
+fn parse(b: &[u8], identity: &[u8; 32]) -> Result<Parsed, String> {
     if b.len() < HEADER + 32 || &b[..MAGIC.len()] != MAGIC {
         return Err("not a scan cache, or truncated".into());
     }
@@ -165,7 +210,12 @@ fn parse(b: &[u8], identity: &[u8; 32]) -> Result<OidMap<Entry>, String> {
         return Err("written for other rules, registry, configuration or options".into());
     }
     let n = u64_at(body, MAGIC.len() + 36) as usize;
-    if body.len() != HEADER + n.saturating_mul(ENTRY) {
+    let carried_at = HEADER.saturating_add(n.saturating_mul(ENTRY));
+    if body.len() < carried_at.saturating_add(8) {
+        return Err("corrupt (wrong length)".into());
+    }
+    let m = u64_at(body, carried_at) as usize;
+    if body.len() != carried_at + 8 + m.saturating_mul(CARRIED) {
         return Err("corrupt (wrong length)".into());
     }
     let oid = |at: usize| Oid::from_bytes(&body[at..at + 20]).map_err(|e| format!("corrupt ({})", e.message()));
@@ -181,7 +231,14 @@ fn parse(b: &[u8], identity: &[u8; 32]) -> Result<OidMap<Entry>, String> {
         };
         known.insert(oid(at)?, e);
     }
-    Ok(known)
+    let mut carried = std::collections::HashMap::with_capacity(m);
+    for i in 0..m {
+        let at = carried_at + 8 + i * CARRIED;
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&body[at..at + 16]);
+        carried.insert((key, oid(at + 16)?), body[at + 36] != 0);
+    }
+    Ok((known, carried))
 }
 
 #[cfg(test)]
@@ -199,8 +256,11 @@ mod tests {
         let e = ScanCache::entry(Some(oid(1)), "a.txt", &clean).expect("recordable");
         let cache = ScanCache::open(dir.path(), "c", [7; 32]);
         assert!(cache.note.is_none() && cache.len() == 0);
-        cache.save(&[(oid(2), e)]).expect("written");
+        let key = carried_key("v1:abc", &[b"needle".to_vec()]);
+        cache.save(&[(oid(2), e)], &[(key, oid(3), true), (key, oid(4), false)]).expect("written");
         let again = ScanCache::open(dir.path(), "c", [7; 32]);
+        assert_eq!((again.carried(&key, oid(3)), again.carried(&key, oid(4))), (Some(true), Some(false)));
+        assert_eq!(again.carried(&carried_key("v1:abc", &[b"other".to_vec()]), oid(3)), None, "other needles");
         let hit = again.lookup(oid(2), Some(oid(1)), "a.txt").expect("reused");
         assert_eq!((hit.bytes, hit.suppressed), (40, 1));
         assert!(again.lookup(oid(2), None, "a.txt").is_none(), "another base");

@@ -57,14 +57,19 @@ impl Lineage {
         at
     }
 
-    /// Each distinct entry at the path whose sets are `sets`, with how many commits have it.
+    /// Each distinct entry at the path whose sets are `sets`, with how many commits have it, in
+    /// the order the commits first have them (versions of a file next to each other, as the
+    /// pack's delta chains hold them).
     pub(super) fn tally(&self, sets: &[(u32, Oid)]) -> Vec<(Oid, u64)> {
-        let mut n: OidMap<u64> = OidMap::default();
+        let mut slot: OidMap<usize> = OidMap::default();
+        let mut v: Vec<(Oid, u64)> = Vec::new();
         for e in self.entries(sets).into_iter().flatten() {
-            *n.entry(e).or_default() += 1;
+            let i = *slot.entry(e).or_insert_with(|| {
+                v.push((e, 0));
+                v.len() - 1
+            });
+            v[i].1 += 1;
         }
-        let mut v: Vec<(Oid, u64)> = n.into_iter().collect();
-        v.sort_unstable();
         v
     }
 }
@@ -128,7 +133,7 @@ mod tests {
             lineage.entries(&sets[&a]),
             vec![Some(oid(10)), Some(oid(10)), Some(oid(11)), None, Some(oid(10)), None, Some(oid(10))]
         );
-        assert_eq!(lineage.tally(&sets[&a]), vec![(oid(10), 4), (oid(11), 1)]);
+        assert_eq!(lineage.tally(&sets[&a]), vec![(oid(10), 4), (oid(11), 1)], "first seen first");
         assert_eq!(lineage.tally(&[]), vec![]);
     }
 }

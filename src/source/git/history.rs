@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::blobs::{
     base_links, first_key, needle, read_text, relabel, scan_blob, version_chains, BlobScan, BlobText, BlobUses, Text,
 };
-use super::cache::{Entry, ScanCache};
+use super::cache::{carried_key, CarriedKey, Entry, ScanCache};
 use super::carried::{sets_of, Lineage};
 use super::linediff;
 use super::plan::HistoryPlan;
@@ -79,21 +79,31 @@ where
     };
     let scanned = pool.install(|| scan.run(&tasks, &make_sink));
     phase(&clock, "scan");
-    if let Some(c) = cache.filter(|_| !cancel.is_cancelled()) {
-        save_cache(c, &scanned, &blobs, &groups, &base_of, &mut out);
-    }
+    let entries = cache.map(|_| cache_entries(&scanned, &blobs, &groups, &base_of));
     let best = earliest_findings(scanned, (&blobs, &groups), &infos, &sink, &cancel, &mut out);
     let best: Vec<BestFinding> = best.into_values().collect();
-    let wanted: Vec<Carrier<'_>> =
-        best.iter().map(|b| Carrier { path: &b.hit.finding.path, blobs: &b.blobs, needles: &b.needles }).collect();
-    let counts = if wanted.is_empty() || cancel.is_cancelled() {
-        vec![0u64; wanted.len()]
+    let wanted: Vec<Carrier<'_>> = best
+        .iter()
+        .map(|b| Carrier {
+            path: &b.hit.finding.path,
+            blobs: &b.blobs,
+            needles: &b.needles,
+            key: carried_key(&b.hit.finding.fingerprint, &b.needles),
+        })
+        .collect();
+    let (counts, looked) = if wanted.is_empty() || cancel.is_cancelled() {
+        (vec![0u64; wanted.len()], Vec::new())
     } else {
         meter.start(Phase::Carried, wanted.len() as u64);
         let log = Log { records: &records, paths: &paths, lineage: &lineage };
-        pool.install(|| carried_counts(&git_dir, &log, &wanted, meter, &cancel))
+        pool.install(|| carried_counts(&git_dir, &log, &wanted, cache, meter, &cancel))
     };
     phase(&clock, "carried counts");
+    if let (Some(c), Some(entries)) = (cache.filter(|_| !cancel.is_cancelled()), entries) {
+        if let Err(e) = c.save(&entries, &looked) {
+            out.notes.push(format!("the scan cache could not be written: {e}"));
+        }
+    }
     for (b, n) in best.into_iter().zip(counts) {
         let mut h = b.hit;
         h.finding.commits = Some(n.max(1));
@@ -141,16 +151,14 @@ fn cache_path(list: &[(String, Oid)], groups: &PathGroups) -> String {
     groups.iter().map(|g| list[g[0]].0.as_str()).collect::<Vec<&str>>().join("\0")
 }
 
-/// Records in the cache every blob of this scan that found nothing (see [`ScanCache::entry`]).
-fn save_cache(
-    cache: &ScanCache,
+/// The cache entries of every blob of this scan that found nothing (see [`ScanCache::entry`]).
+fn cache_entries(
     scanned: &[(usize, Vec<BlobScan>)],
     blobs: &BlobList,
     groups: &[PathGroups],
     base_of: &OidMap<Oid>,
-    out: &mut Collected,
-) {
-    let entries: Vec<(Oid, Entry)> = scanned
+) -> Vec<(Oid, Entry)> {
+    scanned
         .iter()
         .filter(|(_, s)| s.iter().all(|s| s.scanned.hits.is_empty()))
         .filter_map(|(i, s)| {
@@ -158,10 +166,7 @@ fn save_cache(
             let path = cache_path(list, &groups[*i]);
             ScanCache::entry(base_of.get(blob).copied(), &path, &s.first()?.scanned).map(|e| (*blob, e))
         })
-        .collect();
-    if let Err(e) = cache.save(&entries) {
-        out.notes.push(format!("the scan cache could not be written: {e}"));
-    }
+        .collect()
 }
 
 /// The blob list without allowlisted paths: a blob used only under allowlisted paths is counted
@@ -395,6 +400,8 @@ struct Carrier<'a> {
     blobs: &'a OidSet,
     /// What a blob must hold to carry the secret (any one of them).
     needles: &'a [Vec<u8>],
+    /// Its key in the scan cache's carried results.
+    key: CarriedKey,
 }
 
 /// What the walk recorded, for counting carried findings.
@@ -409,7 +416,18 @@ struct Log<'a> {
 /// [`Lineage`]). Whether a blob holds it is decided by the blob alone, never by which blobs this
 /// run scanned, so every shard of a sharded scan counts a finding the same, and the same as an
 /// unsharded scan.
-fn carried_counts(git_dir: &Path, log: &Log<'_>, wanted: &[Carrier<'_>], meter: &Meter, cancel: &Cancel) -> Vec<u64> {
+/// Versions of a path that were looked at for a finding (or taken from the cache), and whether
+/// they held it.
+type Looked = Vec<(CarriedKey, Oid, bool)>;
+
+fn carried_counts(
+    git_dir: &Path,
+    log: &Log<'_>,
+    wanted: &[Carrier<'_>],
+    cache: Option<&ScanCache>,
+    meter: &Meter,
+    cancel: &Cancel,
+) -> (Vec<u64>, Looked) {
     // Findings at one path share its versions: each is read once for all of them.
     let mut by_path: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, w) in wanted.iter().enumerate() {
@@ -419,37 +437,55 @@ fn carried_counts(git_dir: &Path, log: &Log<'_>, wanted: &[Carrier<'_>], meter: 
     }
     let ids: Vec<u32> = by_path.keys().copied().collect();
     let sets = sets_of(log.records, &ids);
-    let groups: Vec<(u32, Vec<usize>)> = by_path.into_iter().collect();
-    let partial: Vec<Vec<(usize, u64)>> = groups
+    let mut groups: Vec<(u32, Vec<usize>)> = by_path.into_iter().collect();
+    groups.sort_unstable();
+    // Every (findings at a path, version of the path, commits that have it), in parallel: a path
+    // with thousands of versions is spread over every worker.
+    let items: Vec<(&[usize], Oid, u64)> = groups
+        .iter()
+        .flat_map(|(id, group)| {
+            let tally = sets.get(id).map(|s| log.lineage.tally(s)).unwrap_or_default();
+            tally.into_iter().map(move |(entry, n)| (group.as_slice(), entry, n))
+        })
+        .collect();
+    let partial: Vec<(Vec<(usize, u64)>, Looked)> = items
         .par_iter()
         .map_init(
             || reopen(git_dir),
-            |repo, (id, group)| {
-                let Some(repo) = repo.as_ref().filter(|_| !cancel.is_cancelled()) else { return Vec::new() };
-                let mut counts: Vec<(usize, u64)> = group.iter().map(|&i| (i, 0)).collect();
-                for (entry, n) in sets.get(id).map(|s| log.lineage.tally(s)).unwrap_or_default() {
-                    let mut text: Option<Option<Vec<u8>>> = None;
-                    for (i, count) in counts.iter_mut() {
-                        let w = &wanted[*i];
-                        let holds = w.blobs.contains(&entry)
-                            || text.get_or_insert_with(|| blob_text(repo, entry)).as_deref().is_some_and(|t| {
-                                w.needles.iter().any(|n| !n.is_empty() && memchr::memmem::find(t, n).is_some())
-                            });
-                        if holds {
-                            *count += n;
-                        }
+            |repo, &(group, entry, n)| {
+                let Some(repo) = repo.as_ref().filter(|_| !cancel.is_cancelled()) else { return Default::default() };
+                let mut text: Option<Option<Vec<u8>>> = None;
+                let (mut holds, mut looked) = (Vec::new(), Vec::new());
+                for &i in group {
+                    let w = &wanted[i];
+                    let found = w.blobs.contains(&entry) || {
+                        let known = cache.and_then(|c| c.carried(&w.key, entry));
+                        let found = known.or_else(|| {
+                            let t = text.get_or_insert_with(|| blob_text(repo, entry)).as_deref()?;
+                            Some(w.needles.iter().any(|n| !n.is_empty() && memchr::memmem::find(t, n).is_some()))
+                        });
+                        // A version that could not be read is not remembered.
+                        looked.extend(found.map(|f| (w.key, entry, f)));
+                        found.unwrap_or(false)
+                    };
+                    if found {
+                        holds.push((i, n));
                     }
                 }
-                meter.step(group.len() as u64, 0);
-                counts
+                (holds, looked)
             },
         )
         .collect();
+    meter.step(wanted.len() as u64, 0);
     let mut total = vec![0u64; wanted.len()];
-    for (i, n) in partial.into_iter().flatten() {
-        total[i] = n;
+    let mut all_looked = Vec::new();
+    for (holds, looked) in partial {
+        for (i, n) in holds {
+            total[i] += n;
+        }
+        all_looked.extend(looked);
     }
-    total
+    (total, all_looked)
 }
 
 /// A blob's text as it was scanned (UTF-16 read as UTF-8), if it can be read: needles come from

@@ -68,8 +68,6 @@ pub(crate) fn plan_history(
                 .into(),
         );
     }
-    let commits = all_commits(&repo, &mut out.skipped, cancel)?;
-    phase(&clock, "commit list");
     let pool = pool(threads)?;
     let (mut known, mut paths) = match cache.map(|d| walklog::load(&walklog::cache_file(d))) {
         Some(Ok(Some((k, p)))) => (k, p),
@@ -80,6 +78,8 @@ pub(crate) fn plan_history(
         }
         _ => (OidMap::default(), Paths::default()),
     };
+    let commits = all_commits(&repo, &known, &mut out.skipped, cancel)?;
+    phase(&clock, "commit list");
     let cached = known.len();
     meter.start(Phase::Commits, commits.len() as u64);
     let mut records: Vec<Option<Record>> = commits.iter().map(|c| known.remove(c)).collect();

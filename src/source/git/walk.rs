@@ -9,11 +9,12 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use git2::{Delta, DiffOptions, FileMode, ObjectType, Odb, Oid, Repository, Sort, Tree};
+use git2::{Delta, DiffOptions, FileMode, ObjectType, Odb, Oid, Repository, Tree};
 
 use super::raw::{parse_commit, RawCommit};
 use super::trees::{tree_error, RawEntry, RawTree, TreeCache, MODE_LINK, MODE_SUBMODULE, MODE_TREE};
-use super::{git_err, path_of, provenance, read_error, time_of, Change, ChangeKind, CommitChanges, OidSet};
+use super::walklog::Record;
+use super::{git_err, path_of, provenance, read_error, time_of, Change, ChangeKind, CommitChanges, OidMap, OidSet};
 use crate::blob::Provenance;
 use crate::cancel::{stall_point, Cancel};
 use crate::error::Result;
@@ -297,37 +298,19 @@ fn tips(repo: &Repository) -> Result<Vec<Oid>> {
     Ok(tips)
 }
 
-/// Every commit reachable from any ref, HEAD and the stash reflog, oldest first. libgit2 walks
-/// the history; when it cannot (a commit it cannot parse or read, at a tip or among the
-/// ancestors), [`walk_leniently`] walks it again and names each commit it could not read.
-pub(super) fn all_commits(repo: &Repository, skipped: &mut Vec<Skipped>, cancel: &Cancel) -> Result<Vec<Oid>> {
+/// Every commit reachable from any ref, HEAD and the stash reflog, parents before children: a
+/// depth-first walk from each tip in turn (see [`walk_from`]), taking each commit's parents from
+/// `known` (records of an earlier walk) when it is there, so that a rescan reads only the
+/// commits it does not know.
+pub(super) fn all_commits(
+    repo: &Repository,
+    known: &OidMap<Record>,
+    skipped: &mut Vec<Skipped>,
+    cancel: &Cancel,
+) -> Result<Vec<Oid>> {
     stall_point("walk");
     let tips = tips(repo)?;
-    let mut walk = repo.revwalk().map_err(git_err("cannot walk the history"))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(git_err("cannot walk the history"))?;
-    let mut failed = false;
-    for &tip in &tips {
-        failed |= walk.push(tip).is_err();
-    }
-    let mut commits = Vec::new();
-    if !failed {
-        for oid in walk {
-            if cancel.is_cancelled() {
-                return Ok(commits);
-            }
-            match oid {
-                Ok(o) => commits.push(o),
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
-            }
-        }
-    }
-    if failed {
-        commits = walk_leniently(repo, &tips, skipped, cancel);
-    }
-    Ok(commits)
+    Ok(walk_from(repo, &tips, known, skipped, cancel))
 }
 
 /// The shallow boundary: commits whose parents a shallow clone does not have.
@@ -336,11 +319,19 @@ fn shallow_commits(repo: &Repository) -> OidSet {
     text.lines().filter_map(|l| Oid::from_str(l.trim()).ok()).collect()
 }
 
-/// Walks the history from `tips` commit by commit, parents before children, reading commits
-/// that libgit2 cannot parse from their raw text (their parents are walked and their trees
-/// scanned) and naming each commit that cannot be read at all (its ancestors are then reached
-/// only through other paths).
-fn walk_leniently(repo: &Repository, tips: &[Oid], skipped: &mut Vec<Skipped>, cancel: &Cancel) -> Vec<Oid> {
+/// Walks the history from `tips` commit by commit, parents before children (depth first, first
+/// parents first, each commit after all its parents), reading commits that libgit2 cannot parse
+/// from their raw text (their parents are walked and their trees scanned) and naming each
+/// commit that cannot be read at all (its ancestors are then reached only through other paths).
+/// The order depends only on the tips and the commits, so a rescan that takes parents from
+/// `known` gets the same order as a full walk.
+fn walk_from(
+    repo: &Repository,
+    tips: &[Oid],
+    known: &OidMap<Record>,
+    skipped: &mut Vec<Skipped>,
+    cancel: &Cancel,
+) -> Vec<Oid> {
     let shallow = shallow_commits(repo);
     let mut seen = OidSet::default();
     let mut order = Vec::new();
@@ -357,17 +348,20 @@ fn walk_leniently(repo: &Repository, tips: &[Oid], skipped: &mut Vec<Skipped>, c
             if !seen.insert(oid) {
                 continue;
             }
-            let parents = match load_commit(repo, oid) {
-                Ok(c) if !shallow.contains(&oid) => c.parent_ids(),
-                Ok(_) => Vec::new(),
-                Err(why) => {
-                    skipped.push(Skipped {
-                        path: format!("<commit {oid}>"),
-                        reason: SkipReason::MissingObject,
-                        detail: why,
-                    });
-                    continue;
-                }
+            let parents = match known.get(&oid) {
+                _ if shallow.contains(&oid) => Vec::new(),
+                Some(r) => r.parents.clone(),
+                None => match load_commit(repo, oid) {
+                    Ok(c) => c.parent_ids(),
+                    Err(why) => {
+                        skipped.push(Skipped {
+                            path: format!("<commit {oid}>"),
+                            reason: SkipReason::MissingObject,
+                            detail: why,
+                        });
+                        continue;
+                    }
+                },
             };
             stack.push((oid, true));
             stack.extend(parents.into_iter().rev().filter(|p| !seen.contains(p)).map(|p| (p, false)));
