@@ -7,11 +7,13 @@
 //! value `model`: it reads the key the value is assigned to as well as the value.
 
 use super::expr::{is_email, is_member_access};
+use super::keyname::{head_words, key_stands_as_key, key_words, line_qualifier, names_a_password, names_a_secret};
 use super::words::*;
 
-/// Whether `secret` is a placeholder rather than a secret.
+/// Whether `secret` is a placeholder rather than a secret, or a documented example key (see
+/// `examples`).
 pub fn is_placeholder(secret: &[u8]) -> bool {
-    if secret.is_empty() {
+    if secret.is_empty() || super::examples::is_documented(secret) {
         return true;
     }
     if distinct_bytes(secret) <= 2 && secret.len() > 3 {
@@ -216,20 +218,22 @@ pub fn value_fits(model: crate::rules::ValueModel, a: &Assignment<'_>) -> bool {
     if model != ValueModel::Credential && !key_stands_as_key(a) || !quotes_pair(a) {
         return false;
     }
+    // What the key names is its head: `pathToToken` names a path.
+    let head = head_words(&key);
     let named = match model {
         ValueModel::Secret => {
-            names_a_secret(&key)
+            names_a_secret(head)
                 || (key.len() == 1
                     && key[0] == "key"
                     && line_qualifier(a.data, a.at).is_some_and(|q| !NOT_KEY_QUALIFIERS.contains(&q.as_str())))
         }
-        ValueModel::Password => key.iter().any(|w| names_a_password(w)),
+        ValueModel::Password => head.iter().any(|w| names_a_password(w)),
         ValueModel::Credential => return password_fits(value, true, None) && !equals_user(a),
     };
     if !named || key.iter().any(|w| NOT_SECRET_WORDS.contains(&w.as_str())) {
         return false;
     }
-    if key.last().is_some_and(|w| NOT_SECRET_TAILS.contains(&w.as_str())) {
+    if head.last().is_some_and(|w| NOT_SECRET_TAILS.contains(&w.as_str())) {
         return false;
     }
     // The value names the key or the key names the value: `API_KEY = "api_key"`,
@@ -248,51 +252,6 @@ pub fn value_fits(model: crate::rules::ValueModel, a: &Assignment<'_>) -> bool {
         }
         ValueModel::Credential => unreachable!("handled above"),
     }
-}
-
-/// Whether the key is a key: not itself a value (`type="password" name="x"`, `"autocomplete":
-/// "current-password", …`), and for a call's argument, the quoted first argument of the call
-/// (`define('DB_PASSWORD', 'x')`, not `["USER", "PASSWORD", "HOST"]`).
-fn key_stands_as_key(a: &Assignment<'_>) -> bool {
-    let is_key = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
-    let mut start = a.at.min(a.data.len());
-    while start > 0 && a.at - start < 64 && is_key(a.data[start - 1]) {
-        start -= 1;
-    }
-    let mut end = a.at.min(a.data.len());
-    while end < a.data.len() && end - a.at < 64 && is_key(a.data[end]) {
-        end += 1;
-    }
-    let before = &a.data[..start];
-    let quote = before.last().copied().filter(|b| matches!(b, b'"' | b'\'' | b'`'));
-    let unquoted = if quote.is_some() { &before[..before.len() - 1] } else { before };
-    let prev_at = unquoted.iter().rposition(|b| !matches!(b, b' ' | b'\t'));
-    let prev = prev_at.map(|i| unquoted[i]);
-    // A whole quoted string after `=` or `:` is a value, unless the attribute before names a
-    // key: `<add key="ApiKey" value="…"/>`, `<property name="password" value="…"/>`.
-    let whole_string = quote.is_some() && a.data.get(end).copied() == quote;
-    if whole_string && matches!(prev, Some(b'=' | b':')) {
-        let attr_end = prev_at.unwrap_or(0);
-        let attr = &unquoted[..attr_end];
-        let attr_start = attr.iter().rposition(|b| !b.is_ascii_alphanumeric()).map_or(0, |i| i + 1);
-        let names_key = prev == Some(b'=')
-            && matches!(
-                attr[attr_start..].to_ascii_lowercase().as_slice(),
-                b"key" | b"name" | b"id" | b"property" | b"param" | b"setting" | b"variable" | b"var"
-            );
-        if !names_key {
-            return false;
-        }
-    }
-    // An unquoted word right after `=` is a value too: `input[type=password]:focus`.
-    if quote.is_none() && prev == Some(b'=') && prev_at.is_some_and(|i| i + 1 == start) {
-        return false;
-    }
-    // A call's first argument names a setting when it looks like one (`DB_PASSWORD`,
-    // `javax.net.ssl.keyStorePassword`), not when it is a word (`encode("password", "salt")`).
-    let key = &a.data[start..end];
-    let setting = key.iter().any(|b| b.is_ascii_uppercase() || matches!(b, b'_' | b'.' | b'-'));
-    !a.argument || (quote.is_some() && prev == Some(b'(') && setting)
 }
 
 /// Whether a quoted value opens and closes with the same quote.
@@ -327,82 +286,6 @@ fn inline(a: &Assignment<'_>) -> bool {
         Some(b'&' | b'"' | b'\'') => true,
         _ => false,
     }
-}
-
-/// Whether the key's words name a secret (see [`SECRET_WORDS`]), or end in `key` after a word
-/// that does not make it a database, cache or map key.
-fn names_a_secret(key: &[String]) -> bool {
-    if key.iter().any(|w| SECRET_WORDS.iter().any(|s| w == s || (w.len() > s.len() + 1 && w.ends_with(s)))) {
-        return true;
-    }
-    let Some(i) = key.iter().rposition(|w| w == "key" || w == "keys" || (w.len() > 4 && w.ends_with("key"))) else {
-        return false;
-    };
-    let w = &key[i];
-    if w != "key" && w != "keys" {
-        // `apikey`, `stripekey`: the word before `key` is glued on.
-        let stem = &w[..w.len() - 3];
-        return !NOT_KEY_QUALIFIERS.contains(&stem) && !stem.ends_with("monkey") && stem.len() >= 2;
-    }
-    match i.checked_sub(1).map(|j| key[j].as_str()) {
-        Some(q) => !NOT_KEY_QUALIFIERS.contains(&q),
-        // A bare `key` (an XML attribute, a map entry, a keyboard key) names nothing.
-        None => false,
-    }
-}
-
-/// For a bare `key` at `at`: the word before it when it opens the line (`taxjar key: …`, after
-/// indentation or a comment mark), lowercased.
-fn line_qualifier(data: &[u8], at: usize) -> Option<String> {
-    let line_start = data[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let before = &data[line_start..at];
-    let trimmed = before.strip_suffix(b" ").or_else(|| before.strip_suffix(b"\t"))?;
-    let word_start = trimmed.iter().rposition(|b| !b.is_ascii_alphanumeric()).map_or(0, |i| i + 1);
-    let word = &trimmed[word_start..];
-    let lead = &trimmed[..word_start];
-    let opens = lead.iter().all(|b| matches!(b, b' ' | b'\t' | b'#' | b'/' | b'*' | b'-' | b';'));
-    (opens && word.len() >= 3 && word.iter().all(u8::is_ascii_alphabetic))
-        .then(|| String::from_utf8_lossy(word).to_ascii_lowercase())
-}
-
-/// Whether a key word names a password: `password`, `db_pass`, `PGPASSWORD`, `pwd`.
-fn names_a_password(w: &str) -> bool {
-    matches!(w, "pass" | "pwd" | "pw" | "passwd" | "passcode" | "passphrase" | "pword")
-        || ["password", "passwd", "passphrase", "pwd"].iter().any(|s| w.ends_with(s))
-}
-
-/// The words of the key around `at` (the identifier that holds `at`: letters, digits, `_`, `-`,
-/// `.`), split at separators and camelCase humps, lowercased.
-fn key_words(data: &[u8], at: usize) -> Vec<String> {
-    let is_key = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
-    let mut start = at.min(data.len());
-    while start > 0 && at - start < 64 && is_key(data[start - 1]) {
-        start -= 1;
-    }
-    let mut end = at.min(data.len());
-    while end < data.len() && end - at < 64 && is_key(data[end]) {
-        end += 1;
-    }
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let key = &data[start..end];
-    for (i, &b) in key.iter().enumerate() {
-        if !b.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
-            continue;
-        }
-        let hump = b.is_ascii_uppercase() && i > 0 && key[i - 1].is_ascii_lowercase();
-        if hump && !cur.is_empty() {
-            words.push(std::mem::take(&mut cur));
-        }
-        cur.push(b.to_ascii_lowercase() as char);
-    }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
 }
 
 /// Whether the value stands between quotes.

@@ -101,6 +101,41 @@ fn secret_model_reads_the_key_and_the_value() {
 }
 
 #[test]
+fn a_key_names_what_stands_before_its_preposition() {
+    use crate::rules::ValueModel::{Password, Secret};
+    let tok = "hV7mQ2xR9pLk4sNw8bTz";
+    // The head names a secret; what follows says whose or what for.
+    for line in [
+        format!("tokenForUser = \"{tok}\""),
+        format!("api_key_for_billing: \"{tok}\""),
+        format!("signInToken = \"{tok}\""),
+        format!("secretOfTheApp = \"{tok}\""),
+    ] {
+        assert!(fits(Secret, &line, tok, "app.py"), "{line}");
+    }
+    // The head names a path, a vault, a hint: the secret word only says what it is about.
+    for line in [
+        format!("pathToToken = \"{tok}\""),
+        format!("keyVaultToStoreSecrets: \"{tok}\""),
+        format!("name_of_secret: \"{tok}\""),
+    ] {
+        assert!(!fits(Secret, &line, tok, "app.py"), "{line}");
+    }
+    assert!(fits(Password, "password_for_db: winter42", "winter42", "config.yml"));
+    assert!(!fits(Password, "hint_for_password: winter42", "winter42", "config.yml"));
+}
+
+#[test]
+fn documented_example_keys_are_placeholders_for_every_rule() {
+    // The key of Stripe's API reference and the Azure storage emulator's well-known key.
+    assert!(is_placeholder(b"sk_test_BQokikJOvBiI2HlWgH4olfQ2"));
+    assert!(is_placeholder(
+        b"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    ));
+    assert!(!is_placeholder(b"sk_test_hV7mQ2xR9pLk4sNw8bTzQ2xR"));
+}
+
+#[test]
 fn password_model_reports_weak_passwords_but_not_placeholders() {
     use crate::rules::ValueModel::Password;
     for (line, value, path) in [

@@ -19,8 +19,10 @@ pub mod anchor;
 pub mod checksum;
 mod context;
 pub mod entropy;
+mod examples;
 mod expr;
 pub mod falsepos;
+mod keyname;
 mod words;
 
 use std::sync::OnceLock;
