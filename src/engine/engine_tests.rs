@@ -48,7 +48,7 @@ fn anchored_rules_find_what_a_search_of_the_whole_input_finds() {
     assert!(is_anchored(generic));
     let mut whole = Engine::new(rules).expect("engine");
     whole.may_anchor.iter_mut().for_each(|a| *a = false);
-    whole.pattern_anchors.iter_mut().for_each(|a| *a = false);
+    whole.keyword_anchors.iter_mut().for_each(|a| *a = false);
     let examples: Vec<&String> = fast.rules.iter().flat_map(|r| r.examples.iter()).collect();
     let mut rng = crate::testutil::XorShift::new(0x9e37_79b9_7f4a_7c15u64);
     let mut next = move || rng.next();
@@ -159,4 +159,35 @@ fn a_generic_value_that_a_provider_rule_rejects_is_not_reported() {
     assert!(ids(&e, b"stripe_token = \"sk_prod_4eC39HqLyjWDarjtT1zdp7dc9Lk2\"").is_empty());
     assert!(ids(&e, b"telegram_token = \"9548:Almxw43nkluq8roqhzps17k9su5y1akd32_\"").is_empty());
     assert_eq!(ids(&e, b"stripe_token = \"rq4eC39HqLyjWDarjtT1zdp7dc9Lk2\""), vec!["generic-secret-assignment"]);
+}
+
+#[test]
+fn a_long_keyword_selects_its_rule_only_where_it_occurs_whole() {
+    // The automaton holds keywords' first bytes only; the rest is compared where they occur.
+    let e = engine(
+        r#"
+[[rule]]
+id = "one"
+name = "One"
+severity = "low"
+keywords = ["longkeyword_one"]
+regex = '''(?P<secret>zz[0-9]{8})'''
+examples = ["longkeyword_one zz12345678"]
+negative_examples = ["longkeyword_one zz1234"]
+
+[[rule]]
+id = "two"
+name = "Two"
+severity = "low"
+keywords = ["longkeyword_two"]
+regex = '''(?P<secret>yy[0-9]{8})'''
+examples = ["longkeyword_two yy12345678"]
+negative_examples = ["longkeyword_two yy1234"]
+"#,
+    );
+    let data = "zz48201937 yy48201937";
+    assert!(ids(&e, format!("longkeyword_on {data}").as_bytes()).is_empty());
+    assert!(ids(&e, format!("{data} longkeyword_tw").as_bytes()).is_empty());
+    assert_eq!(ids(&e, format!("{data} LongKeyword_One").as_bytes()), vec!["one"]);
+    assert_eq!(ids(&e, format!("longkeyword_two {data} longkeyword_one").as_bytes()), vec!["one", "two"]);
 }

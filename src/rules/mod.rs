@@ -264,13 +264,16 @@ pub fn compile_regex(pattern: &str) -> std::result::Result<regex::bytes::Regex, 
 
 /// [`compile_regex`] for anchored searches (see [`crate::engine::anchor`]): the same syntax and
 /// limits, built with `regex-automata`, which can start a search at an offset while `\b` and `^`
-/// still see the bytes before it.
+/// still see the bytes before it. Without the one-pass DFA: it is built for every compiled rule
+/// but rarely used for our captures (the backtracker takes them), and cost a quarter of the
+/// memory of the rules a Django tree scan compiles (4.2 MB of 76 rules, 3.0 MB without).
 pub fn compile_anchored(pattern: &str) -> std::result::Result<regex_automata::meta::Regex, String> {
     regex_automata::meta::Regex::builder()
         .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
         .configure(
             regex_automata::meta::Config::new()
                 .utf8_empty(false)
+                .onepass(false)
                 .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
                 .hybrid_cache_capacity(8 * 1024 * 1024),
         )

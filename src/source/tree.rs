@@ -64,6 +64,9 @@ pub(crate) struct WalkRoot {
     pub(crate) named_file: bool,
 }
 
+/// Up to this many roots, [`Namer::name`] compares a path with each root.
+const FEW_ROOTS: usize = 8;
+
 /// Names walked paths as reports show them: relative to the root they were found under.
 struct Namer {
     roots: Vec<WalkRoot>,
@@ -81,8 +84,19 @@ impl Namer {
 
     /// The root `path` was found under (the nearest one) and the report path.
     fn name(&self, path: &Path) -> (Option<&WalkRoot>, String) {
-        for ancestor in path.ancestors() {
-            let Some(&i) = self.index.get(ancestor) else { continue };
+        // With few roots (the usual one), comparing with each is cheaper than hashing every
+        // ancestor of every path (3.5% of a Django tree scan's instructions).
+        let nearest = if self.roots.len() <= FEW_ROOTS {
+            self.roots
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| path.starts_with(&r.path))
+                .max_by_key(|(i, r)| (r.path.components().count(), std::cmp::Reverse(*i)))
+                .map(|(i, _)| i)
+        } else {
+            path.ancestors().find_map(|a| self.index.get(a).copied())
+        };
+        if let Some(i) = nearest {
             let root = &self.roots[i];
             let inside = path.strip_prefix(&root.path).ok().filter(|p| !p.as_os_str().is_empty());
             let name = match inside {
