@@ -193,6 +193,10 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 /// Escapes a path's bytes like [`escape_bytes`], and the backslash as `\\`, so that the escaped
 /// form is unambiguous: [`unescape_path`] gives back the exact bytes (SARIF URIs encode those).
 pub fn escape_path(bytes: &[u8]) -> String {
+    // Most paths are printable ASCII without a backslash: nothing to escape.
+    if bytes.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'\\') {
+        return bytes.iter().map(|&b| b as char).collect();
+    }
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -356,5 +360,12 @@ mod tests {
     fn paths_escape_invalid_bytes_and_controls() {
         assert_eq!(escape_bytes(b"a/b\xffc.txt"), "a/b\\xffc.txt");
         assert_eq!(escape_bytes(b"new\nline"), "new\\nline");
+        // escape_path: plain ASCII kept as it is; a backslash, DEL, a control or invalid byte
+        // escaped, whichever byte of the path holds it.
+        assert_eq!(escape_path(b"src/a b~/x.py"), "src/a b~/x.py");
+        assert_eq!(escape_path(b"dir\\x"), "dir\\\\x");
+        assert_eq!(escape_path(b"a\x7fb"), "a\\u{7f}b");
+        assert_eq!(escape_path(b"tab\there"), "tab\\there");
+        assert_eq!(escape_path(b"caf\xc3\xa9/\xff"), "caf\u{e9}/\\xff");
     }
 }
