@@ -30,11 +30,16 @@ const SHAPES: [(&str, usize, &[&str]); 3] = [
     ),
     (r"[\w.-]{0,25}?(?:key|token|secret|password|pat|auth)", 25, NARROW),
     (
-        r"[_\-]?(?:secret|token|key|pass(?:word|wd)?|pwd|auth|credentials?|creds?|private|access|pat|sid|bearer|api)",
-        1,
+        r"[_\-. ]?(?:secret|token|key|pass(?:word|wd)?|pwd|auth|credentials?|creds?|private|access|pat|sid|bearer|api)",
+        JOINED_GAP,
         WIDE,
     ),
 ];
+
+/// The gap of the joined shape: the name, at most one joiner, the secret word.
+const JOINED_GAP: usize = 1;
+/// What may join the name and the secret word in the joined shape.
+const JOINERS: [&str; 5] = ["", "_", "-", ".", " "];
 
 /// What a context rule needs near a keyword occurrence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +64,20 @@ pub(crate) fn context_of(regex: &str, keywords: &[String]) -> Option<Context> {
         return None;
     }
     let keywords: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
-    if !names.iter().all(|n| keywords.iter().any(|k| !k.is_empty() && n.starts_with(k.as_str()))) {
+    let (_, gap, words) = SHAPES.iter().find(|(shape, _, _)| tail.starts_with(shape))?;
+    // Every match must start at a keyword occurrence: a name starts with a keyword, or (in the
+    // joined shape, whose rules list the name with each joiner and the start of each secret word
+    // as keywords: `nimble_`, `nimblese`, ...) every way the match can begin starts with one.
+    let starts_with_keyword = |text: &str| keywords.iter().any(|k| !k.is_empty() && text.starts_with(k.as_str()));
+    let covered = |n: &String| {
+        starts_with_keyword(n)
+            || (*gap == JOINED_GAP
+                && JOINERS.iter().all(|j| words.iter().all(|w| starts_with_keyword(&format!("{n}{j}{w}")))))
+    };
+    if !names.iter().all(covered) {
         return None;
     }
     let longest = names.iter().map(String::len).max()?;
-    let (_, gap, words) = SHAPES.iter().find(|(shape, _, _)| tail.starts_with(shape))?;
     Some(Context { reach: longest + gap, words })
 }
 
@@ -99,6 +113,35 @@ mod tests {
         assert!(context_of(&WIDE_RULE.replace("(?:acme|acmecorp)", "(acme)"), &kw(&["acme"])).is_none());
         assert!(context_of(WIDE_RULE, &kw(&["corp"])).is_none());
         assert!(context_of("(?i)(?:password)\\s*=(?P<secret>x+)", &kw(&["password"])).is_none());
+    }
+
+    #[test]
+    fn every_shape_serves_built_in_rules() {
+        // A shape whose text no built-in rule carries any more (the rules changed, the shape
+        // did not) silently gives those rules no test; each shape must still recognise some.
+        let rules = crate::rules::builtin().expect("built-in rules");
+        for (shape, _, _) in SHAPES {
+            let served = rules
+                .iter()
+                .filter(|r| r.regex.contains(shape))
+                .filter(|r| context_of(&r.regex, &r.keywords).is_some())
+                .count();
+            assert!(served >= 5, "{served} built-in rules of the shape {shape}");
+        }
+        let joined = rules.iter().find(|r| r.id == "nimble-credential").expect("a rule of the joined shape");
+        let ctx = context_of(&joined.regex, &joined.keywords).expect("the joined shape is recognised");
+        let re = regex::bytes::Regex::new(&joined.regex).expect("regex");
+        for t in [&b"nimble SECRET = Qx7vR2mK9pLw4sNb8tZc"[..], b"NIMBLE.api_key: Qx7vR2mK9pLw4sNb8tZc"] {
+            let m = re.find(t).expect("the regex matches");
+            assert!(ctx.near(t, m.start()), "{}", String::from_utf8_lossy(t));
+        }
+        // The name alone, as a word of prose: the regex cannot match and the test says so.
+        let prose = b"nimble is a CRM; its token = Qx7vR2mK9pLw4sNb8tZc";
+        assert!(re.find(prose).is_none());
+        assert!(!ctx.near(prose, 0));
+        // Keywords that leave a way to begin a match uncovered (no `nimble.`): no test.
+        let fewer: Vec<String> = joined.keywords.iter().filter(|k| k.as_str() != "nimble.").cloned().collect();
+        assert!(context_of(&joined.regex, &fewer).is_none());
     }
 
     #[test]

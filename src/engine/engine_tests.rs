@@ -158,6 +158,12 @@ fn a_generic_value_that_a_provider_rule_rejects_is_not_reported() {
     // `sk_prod_` is no Stripe key; a GitHub token with a wrong checksum is a typo or made up.
     assert!(ids(&e, b"stripe_token = \"sk_prod_4eC39HqLyjWDarjtT1zdp7dc9Lk2\"").is_empty());
     assert!(ids(&e, b"telegram_token = \"9548:Almxw43nkluq8roqhzps17k9su5y1akd32_\"").is_empty());
+    // A Telegram stub: a bot id and `A`, with nothing or one letter after it.
+    for stub in ["794031562:A", "794031562:Ab", "6140279538:Ak"] {
+        for line in [format!("token = \"{stub}\""), format!("TELEGRAM_BOT_TOKEN={stub}"), format!("secret: {stub}")] {
+            assert!(ids(&e, line.as_bytes()).is_empty(), "{line}");
+        }
+    }
     assert_eq!(ids(&e, b"stripe_token = \"rq4eC39HqLyjWDarjtT1zdp7dc9Lk2\""), vec!["generic-secret-assignment"]);
 }
 
@@ -190,4 +196,57 @@ negative_examples = ["longkeyword_two yy1234"]
     assert!(ids(&e, format!("{data} longkeyword_tw").as_bytes()).is_empty());
     assert_eq!(ids(&e, format!("{data} LongKeyword_One").as_bytes()), vec!["one"]);
     assert_eq!(ids(&e, format!("longkeyword_two {data} longkeyword_one").as_bytes()), vec!["one", "two"]);
+}
+
+#[test]
+fn a_provider_token_assigned_to_a_secret_key_is_one_finding() {
+    // The provider rule and the generic assignment rule match the same value: one finding, the
+    // provider's, whatever the assignment style.
+    let rules = crate::rules::builtin().expect("built-in rules");
+    let e = Engine::new(rules).expect("engine");
+    for id in
+        ["slack-bot-token", "stripe-secret-key-live", "sendgrid-api-key", "github-pat-classic", "aws-access-key-id"]
+    {
+        let ri = e.rules().iter().position(|r| r.id == id).unwrap_or_else(|| panic!("rule {id}"));
+        let example = e.rules()[ri].examples.first().expect("example").clone();
+        let mut out = Vec::new();
+        e.find(example.as_bytes(), Some("x.txt"), &mut Scratch::default(), &mut out);
+        let m = out.iter().find(|m| m.rule == ri).unwrap_or_else(|| panic!("{id} finds its example"));
+        let token = &example[m.start..m.end];
+        for line in [
+            format!("token = \"{token}\""),
+            format!("API_SECRET={token}"),
+            format!("secret_key: '{token}'"),
+            format!("<apiKey>{token}</apiKey>"),
+        ] {
+            assert_eq!(ids(&e, line.as_bytes()), vec![id.to_string()], "{line}");
+        }
+    }
+}
+
+#[test]
+fn a_hex_or_uuid_bearer_token_is_reported() {
+    // After `Authorization: Bearer` a value is a token by its place, hex or not.
+    let rules = crate::rules::builtin().expect("built-in rules");
+    let e = Engine::new(rules).expect("engine");
+    let mut rng = crate::testutil::XorShift::new(0x2545_f491_4f6c_dd1du64);
+    let mut hex =
+        |n: usize| -> String { (0..n).map(|_| b"0123456789abcdef"[(rng.next() % 16) as usize] as char).collect() };
+    let uuid = format!("{}-{}-4{}-a{}-{}", hex(8), hex(4), hex(3), hex(3), hex(12));
+    for token in [hex(32), hex(40), hex(64), uuid] {
+        for line in [
+            format!("curl -H \"Authorization: Bearer {token}\" https://api.internal.net/v1"),
+            format!("headers = {{'Authorization': 'Token {token}'}}"),
+        ] {
+            assert_eq!(ids(&e, line.as_bytes()), vec!["http-bearer-token"], "{line}");
+        }
+    }
+    // Not tokens: a variable, a placeholder, one repeated character.
+    for line in [
+        "Authorization: Bearer $ACCESS_TOKEN_VALUE",
+        "Authorization: Bearer <token>",
+        "Authorization: Bearer 00000000000000000000000000000000",
+    ] {
+        assert!(ids(&e, line.as_bytes()).is_empty(), "{line}");
+    }
 }

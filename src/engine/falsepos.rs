@@ -2,8 +2,8 @@
 //!
 //! [`is_placeholder`] applies to every rule: documentation placeholders, templates and
 //! environment lookups are never secrets. [`is_generic_noise`] applies to rules marked
-//! `generic = true` (assignments like `password = "…"`), whose captures are often identifiers,
-//! hashes, UUIDs or paths rather than secrets. [`value_fits`] applies to generic rules with a
+//! `generic = true` without a value model (a bearer token in a request), whose captures may be
+//! identifiers, variables or paths rather than secrets. [`value_fits`] applies to generic rules with a
 //! value `model`: it reads the key the value is assigned to as well as the value.
 
 use super::expr::{is_email, is_member_access};
@@ -93,17 +93,11 @@ pub fn is_generic_noise(secret: &[u8]) -> bool {
     if s.len() < 8 {
         return true;
     }
-    // UUIDs.
-    if is_uuid(s) {
-        return true;
-    }
-    // Hex digests and git SHAs (32, 40, 64, 128 hex digits) are hashes, not secrets, unless mixed case.
-    if matches!(s.len(), 32 | 40 | 56 | 64 | 96 | 128) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let has_lower = s.bytes().any(|b| b.is_ascii_lowercase());
-        let has_upper = s.bytes().any(|b| b.is_ascii_uppercase());
-        if !(has_lower && has_upper) {
-            return true;
-        }
+    // Hex and UUID values: where a generic rule without a value model matches (after
+    // `Authorization: Bearer`), the place says the value is a token, and many providers issue hex
+    // or UUID tokens; only a value too uniform for one is noise (as in the `secret` model).
+    if is_uuid(s) || s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return distinct_bytes(secret) < 6;
     }
     if is_password_hash(s) || is_cased_identifier(s) {
         return true;
@@ -411,16 +405,18 @@ fn password_fits(s: &str, quoted: bool, path: Option<&str>) -> bool {
     true
 }
 
-/// Whether `s` (lowercase) has the shape of a Telegram bot token, `<bot id>:<secret>`, but not its
-/// documented lengths (an id of 5 to 16 digits, a secret of 35 characters): `9548:Almxw…_`, a
-/// secret with extra words. Such a value is made up, not a token.
+/// Whether `s` has the shape of a Telegram bot token, `<bot id>:A<secret>`, but not its
+/// documented lengths (an id of 5 to 16 digits, a secret of 35 characters starting with `A`):
+/// `9548:Almxw…_`, a secret with extra words, or a stub (`794031562:A`, `794031562:Ab`). Such a
+/// value is made up or cut short, not a token. A short id with a short tail (`2024:Admin`) is
+/// not taken for one.
 pub fn is_malformed_bot_token(s: &[u8]) -> bool {
     let Some(colon) = s.iter().position(|&b| b == b':') else { return false };
     let (id, tail) = (&s[..colon], &s[colon + 1..]);
     let shaped = id.len() >= 3
         && id.iter().all(u8::is_ascii_digit)
-        && tail.first() == Some(&b'a')
-        && tail.len() >= 8
+        && tail.first() == Some(&b'A')
+        && (tail.len() >= 8 || id.len() >= 6)
         && tail.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
     shaped && !((5..=16).contains(&id.len()) && tail.len() == 35)
 }

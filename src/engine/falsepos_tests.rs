@@ -31,8 +31,8 @@ fn generated_paths() {
 #[test]
 fn generic_noise() {
     for n in [
-        "550e8400-e29b-41d4-a716-446655440000",
-        "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "00000000-0000-0000-0000-000000000000",
+        "00000000000000000000000000000000",
         "sha512-abcdefg",
         "get_password()",
         "settings.SECRET_KEY",
@@ -47,6 +47,9 @@ fn generic_noise() {
     }
     assert!(!is_generic_noise(b"hV7mQ2xR9pLk4sNw8bTz"));
     assert!(!is_generic_noise(b"Xk3_v9Qm_2LpW7"));
+    // A hex or UUID token is a token where a generic rule's context says so (a bearer header).
+    assert!(!is_generic_noise(b"550e8400-e29b-41d4-a716-446655440000"));
+    assert!(!is_generic_noise(b"da39a3ee5e6b4b0d3255bfef95601890afd80709"));
 }
 
 fn fits(model: crate::rules::ValueModel, line: &str, value: &str, path: &str) -> bool {
@@ -165,8 +168,14 @@ fn password_model_reports_weak_passwords_but_not_placeholders() {
 
 #[test]
 fn malformed_bot_tokens() {
-    assert!(is_malformed_bot_token(b"9548:almxw43nkluq8roqhzps17k9su5y1akd32_"));
-    assert!(is_malformed_bot_token(b"65425877:ahello1b28kfcxuzk1phu00k-59fr94bu-gr_2z_"));
-    assert!(!is_malformed_bot_token(b"110201543:aahdqtcvch1vgwjxfseofsas0k5paldsaw1"));
+    assert!(is_malformed_bot_token(b"9548:Almxw43nkluq8roqhzps17k9su5y1akd32_"));
+    assert!(is_malformed_bot_token(b"65425877:Ahello1b28kfcxuzk1phu00k-59fr94bu-gr_2z_"));
+    assert!(!is_malformed_bot_token(b"110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"));
     assert!(!is_malformed_bot_token(b"abc:def"));
+    // Stubs: the id and `A`, then nothing or one letter.
+    assert!(is_malformed_bot_token(b"794031562:A"));
+    assert!(is_malformed_bot_token(b"794031562:Ab"));
+    // Not the shape: a year and a word, a lowercase tail.
+    assert!(!is_malformed_bot_token(b"2024:Admin"));
+    assert!(!is_malformed_bot_token(b"794031562:apple"));
 }

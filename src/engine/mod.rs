@@ -440,7 +440,7 @@ impl Engine {
         if bad_checksum {
             return true;
         }
-        if falsepos::is_malformed_bot_token(&lower) {
+        if falsepos::is_malformed_bot_token(secret) {
             return true;
         }
         // The leading part up to the first separator: `sk_` of `sk_prod_…`.
