@@ -21,6 +21,50 @@ fn placeholders_are_recognised() {
 }
 
 #[test]
+fn templates_are_placeholders_as_a_whole() {
+    for p in [
+        "<password>",
+        "<your token>",
+        "sk_live_<stripe-key>",
+        "Bearer <access_token>",
+        "<%= ENV['DB_PASSWORD'] %>",
+        "${DB_PASSWORD}",
+        "${DB_PASSWORD:-secret}",
+        "prefix-${env.TOKEN}-suffix",
+        "${{ secrets.DEPLOY_TOKEN }}",
+        "{{ .Values.apiToken }}",
+        "{{vault_db_password}}",
+        "{{ lookup('env', 'TOKEN') }}",
+        "%(db_password)s",
+        "x</value>",
+    ] {
+        assert!(is_placeholder(p.as_bytes()), "{p}");
+    }
+    // Random values that hold `<`, `>`, `{{`, `}}` or `${` without forming a template.
+    for v in ["q7<Lm2>x9Vb4!kR8", "Zx{{9v#2}}Lm<8q", "H7x${9kq}2Lm4Zp", "aB3>9x{{Q%7"] {
+        assert!(!is_placeholder(v.as_bytes()), "{v}");
+    }
+}
+
+#[test]
+fn random_wordpress_salts_are_not_placeholders() {
+    // WordPress salts (`define('AUTH_KEY', '…')`) are 64 characters drawn from letters, digits
+    // and the punctuation of wp_generate_password, `<`, `>`, `{` and `}` included: about three
+    // in four hold one of them. A template filter must judge slots, not characters.
+    const ALPHABET: &[u8] =
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^&*()-_ []{}<>~`+=,.;:/?|";
+    let mut rng = crate::testutil::XorShift::new(0x6a09_e667_f3bc_c908u64);
+    let salts: Vec<Vec<u8>> =
+        (0..400).map(|_| (0..64).map(|_| ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize]).collect()).collect();
+    let marked = salts.iter().filter(|s| s.iter().any(|b| b"<>{}$".contains(b))).count();
+    assert!(marked > 250, "{marked} salts hold a template character");
+    let rejected: Vec<String> =
+        salts.iter().filter(|s| is_placeholder(s)).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+    // A few hold `%s`, `xxxx` or a real-looking slot by chance; not more than 2%.
+    assert!(rejected.len() <= 8, "{} of 400 salts taken for placeholders: {rejected:?}", rejected.len());
+}
+
+#[test]
 fn generated_paths() {
     assert!(is_generated_path("web/package-lock.json"));
     assert!(is_generated_path("go.sum"));
