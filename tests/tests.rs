@@ -5,6 +5,7 @@ mod common;
 
 mod ci_flags;
 mod cli;
+mod credentials;
 mod fuzz_smoke;
 mod git;
 mod git_objects;

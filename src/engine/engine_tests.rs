@@ -250,3 +250,30 @@ fn a_hex_or_uuid_bearer_token_is_reported() {
         assert!(ids(&e, line.as_bytes()).is_empty(), "{line}");
     }
 }
+
+#[test]
+fn a_rule_without_keywords_runs_on_the_files_its_path_names() {
+    let e = engine(
+        r#"
+[[rule]]
+id = "keyfile"
+name = "Key file"
+severity = "high"
+keywords = []
+path = '''(?:^|/)deploy\.key$'''
+example_path = "conf/deploy.key"
+regex = '''(?m)^(?P<secret>[0-9a-f]{32})$'''
+examples = ["4be0c19a7d2e8f3b6a5c1d9e0f7a2b84"]
+negative_examples = ["4be0c19a"]
+"#,
+    );
+    let data = b"4be0c19a7d2e8f3b6a5c1d9e0f7a2b84\n";
+    let run = |path: Option<&str>| {
+        let mut out = Vec::new();
+        e.find(data, path, &mut Scratch::default(), &mut out);
+        out.len()
+    };
+    assert_eq!(run(Some("conf/deploy.key")), 1);
+    assert_eq!(run(Some("conf/deploy.txt")), 0);
+    assert_eq!(run(None), 0);
+}

@@ -3,7 +3,8 @@
 //! One Aho-Corasick automaton (a DFA) holds every rule's keywords (ASCII case-insensitive). A
 //! pass over the input marks the rules whose keywords occur (see `keywords_in`: the input is
 //! cut into lanes walked in step, since a DFA walking one stream waits on each transition's
-//! memory load); only those rules' regexes run, each over the whole input with `regex::bytes`.
+//! memory load); only those rules' regexes run (and, in a file with a path, the rules without
+//! keywords, which have a `path`), each over the whole input with `regex::bytes`.
 //! A regex is compiled the first time a rule is a candidate (most scans need few of them), so
 //! start-up costs only the automaton.
 //!
@@ -52,11 +53,9 @@ struct Compiled {
     allow: Vec<Regex>,
 }
 
-/// A rule's compiled regex. Both kinds are `regex_automata` meta regexes built by
-/// [`compile_anchored`], with the settings `regex::bytes::RegexBuilder` would use. In a
-/// wall-clock timing of every built-in rule, building a context rule this way took 0.2 to 0.6 ms
-/// against 8 to 16 ms through `RegexBuilder`; callgrind counts the same instructions for both
-/// ways, so the difference lies outside them (allocation and page faults, not understood yet).
+/// A rule's compiled regex: `regex_automata` meta regexes built by [`compile_anchored`] with the
+/// settings of `regex::bytes::RegexBuilder`, which builds a context rule 15-40 times slower
+/// (8-16 ms against 0.2-0.6 ms, wall clock; callgrind counts the same instructions for both).
 enum RuleRegex {
     /// Searched over the whole input.
     Whole(regex_automata::meta::Regex),
@@ -78,9 +77,8 @@ impl RuleRegex {
 /// Names of the groups that can hold a match's secret, in order: `secret`, or when it did not
 /// take part, `secret_bare`, `secret_body`, `secret_arg` (a rule may capture a quoted value, an
 /// unquoted one, an element's body and a call's argument in alternatives, each with its own
-/// character class; a regex cannot name two groups alike). A value in `secret_arg` is the second
-/// argument of a call whose first is the key (`setProperty("K", "v")`), which the value models
-/// check.
+/// character class; a regex cannot name two groups alike). A `secret_arg` is a call's second
+/// argument whose first is the key (`setProperty("K", "v")`), which the value models check.
 pub const SECRET_GROUPS: [&str; 4] = ["secret", "secret_bare", "secret_body", "secret_arg"];
 
 /// Index in [`SECRET_GROUPS`] of the call-argument group.
@@ -124,6 +122,8 @@ pub struct Engine {
     contexts: Vec<Option<context::Context>>,
     /// Token prefixes of specific rules (see [`Engine::prefixes`]), built on first use.
     prefixes: OnceLock<Vec<(String, usize)>>,
+    /// Rules without keywords (each has a `path`): candidates in every file with a path.
+    path_only: Vec<usize>,
 }
 
 impl Engine {
@@ -168,7 +168,8 @@ impl Engine {
             .map_err(|e| Error::invalid("<rules>", None, format!("cannot build the keyword automaton: {e}")))?;
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
         let compiled = rules.iter().map(|_| OnceLock::new()).collect();
-        let may_anchor: Vec<bool> = rules.iter().map(|r| r.regex.starts_with("(?i)")).collect();
+        let may_anchor: Vec<_> = rules.iter().map(|r| r.regex.starts_with("(?i)") && !r.keywords.is_empty()).collect();
+        let path_only = (0..rules.len()).filter(|&ri| rules[ri].keywords.is_empty()).collect();
         let keyword_anchors = keyword_rules.iter().map(|rs| rs.iter().any(|&ri| may_anchor[ri])).collect();
         let contexts = rules.iter().map(|r| context::context_of(&r.regex, &r.keywords)).collect();
         Ok(Engine {
@@ -183,6 +184,7 @@ impl Engine {
             keyword_anchors,
             contexts,
             prefixes: OnceLock::new(),
+            path_only,
         })
     }
 
@@ -278,6 +280,7 @@ impl Engine {
                 }
             }
         });
+        scratch.candidates.extend(self.path_only.iter().filter(|_| path.is_some()));
         scratch.candidates.sort_unstable();
         if !scratch.starts.is_empty() {
             // The lanes overlap, so an occurrence can be reported twice.

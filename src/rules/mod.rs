@@ -334,8 +334,12 @@ fn validate(spec: RuleSpec, origin: RuleOrigin, lines: &mut LineIndex<'_>) -> Re
     if spec.name.trim().is_empty() {
         return Err(err(line, "field `name` is empty".into()));
     }
-    if spec.keywords.is_empty() {
-        return Err(err(line, "field `keywords` is empty: every rule needs a prefilter keyword".into()));
+    if spec.keywords.is_empty() && spec.path.is_none() {
+        return Err(err(
+            line,
+            "field `keywords` is empty: a rule needs a prefilter keyword, or a `path` to run on every file it matches"
+                .into(),
+        ));
     }
     if let Some(k) = spec.keywords.iter().find(|k| k.len() < 2) {
         return Err(err(line, format!("field `keywords`: keyword {k:?} is shorter than 2 bytes")));
@@ -364,7 +368,7 @@ fn validate(spec: RuleSpec, origin: RuleOrigin, lines: &mut LineIndex<'_>) -> Re
     let lower_keywords: Vec<String> = spec.keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
     for (i, ex) in spec.examples.iter().enumerate() {
         let lower = ex.to_ascii_lowercase();
-        if !lower_keywords.iter().any(|k| lower.contains(k.as_str())) {
+        if !lower_keywords.is_empty() && !lower_keywords.iter().any(|k| lower.contains(k.as_str())) {
             return Err(err(
                 line,
                 format!(
@@ -572,5 +576,15 @@ negative_examples = ["demo_short"]
         let bad = ONE.replace("x demo_ab12cd34", "nothing here");
         let e = parse_rules("t.toml", &bad, false).unwrap_err().to_string();
         assert!(e.contains("none of the keywords"), "{e}");
+    }
+
+    #[test]
+    fn keywords_may_be_empty_only_with_a_path() {
+        let bare = ONE.replace(r#"keywords = ["demo_"]"#, "keywords = []");
+        let e = parse_rules("t.toml", &bare, false).unwrap_err().to_string();
+        assert!(e.contains("field `keywords` is empty") && e.contains("`path`"), "{e}");
+        let pathed = bare.replace("severity", "path = 'demo\\.key$'\nexample_path = \"demo.key\"\nseverity");
+        let rules = parse_rules("t.toml", &pathed, false).expect("a path-only rule loads");
+        assert!(rules[0].keywords.is_empty());
     }
 }

@@ -1,0 +1,90 @@
+//! Credential files and formats (netrc, pgpass, shadow and htpasswd hashes, Kerberos and NTLM
+//! dumps, package-manager credentials, framework secrets): generated files give a finding of
+//! the format's rule; the same files holding placeholders give none.
+
+use crate::common::{scan_json, Gen, Tree};
+
+const CRYPT: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Scans `files` (path, content) in a fresh tree and returns, per file, the rule ids reported.
+fn scan(files: &[(String, String)]) -> Vec<(String, Vec<String>)> {
+    let tree = Tree::new();
+    for (path, content) in files {
+        tree.write(path, format!("{content}\n"));
+    }
+    let dir = tree.path().to_string_lossy().into_owned();
+    let (_, json, stderr) = scan_json(&[&dir, "--no-progress"]);
+    let findings = json["findings"].as_array().unwrap_or_else(|| panic!("no findings array: {stderr}")).clone();
+    files
+        .iter()
+        .map(|(path, _)| {
+            let mut ids: Vec<String> = findings
+                .iter()
+                .filter(|f| f["path"].as_str() == Some(path.as_str()))
+                .filter_map(|f| f["rule_id"].as_str().map(str::to_string))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            (path.clone(), ids)
+        })
+        .collect()
+}
+
+#[test]
+fn generated_credential_files_are_reported_by_their_rules() {
+    let mut g = Gen::new(0x00c4_ed5f_11e5_0013);
+    let (salt, hex) = (g.chars(CRYPT, 16), g.hex(32));
+    let sha512 = format!("${}${}${}", 6, salt, g.chars(CRYPT, 86));
+    let bcrypt = format!("${}${}${}", "2y", 10, g.chars(CRYPT, 53));
+    let weak = format!("harbor{}", g.digits(2));
+    let cases: Vec<(String, String, &str)> = vec![
+        ("etc/shadow".into(), format!("deploy:{sha512}:19683:0:99999:7:::"), "crypt-password-hash"),
+        ("site/.htpasswd".into(), format!("ops:{bcrypt}"), "crypt-password-hash"),
+        ("site/old/.htpasswd".into(), format!("ops:{{SHA}}{}=", g.alnum(27)), "htpasswd-hash"),
+        (
+            "loot/asrep.txt".into(),
+            format!("${}$23$svc@CORP.LAN:{}${}", "krb5asrep", g.hex(32), g.hex(232)),
+            "kerberos-asrep-hash",
+        ),
+        (
+            "loot/tgs.txt".into(),
+            format!("${}$23$*svc$CORP.LAN$http/web.corp.lan*${}${}", "krb5tgs", g.hex(32), g.hex(280)),
+            "kerberos-tgs-hash",
+        ),
+        ("loot/ntds.txt".into(), format!("svc:1104:{}:{}:::", g.hex(32), g.hex(32)), "ntlm-pwdump-hash"),
+        ("home/.pgpass".into(), format!("db.corp.lan:5432:shop:app:{}", g.alnum(16)), "pgpass-password"),
+        ("home/u/.pgpass".into(), format!("*:*:*:app:{weak}"), "password-pgpass"),
+        ("home/.netrc".into(), format!("machine ftp.corp.lan login ops password {weak}"), "password-netrc"),
+        ("app/config/master.key".into(), hex, "rails-master-key"),
+        ("app/.env".into(), format!("BUNDLE_GEMS__CONTRIBSYS__COM={}:{}", g.hex(8), g.hex(8)), "bundler-credentials"),
+        ("home/.s3cfg".into(), format!("[default]\nsecret_key = {}", g.alnum(40)), "s3cfg-secret-key"),
+        ("home/.yarnrc.yml".into(), format!("npmAuthToken: \"{}\"", g.alnum(36)), "yarnrc-auth-token"),
+        ("home/.gem/credentials".into(), format!(":rubygems_api_key: {}", g.hex(32)), "gem-credentials-api-key"),
+    ];
+    let files: Vec<(String, String)> = cases.iter().map(|(p, c, _)| (p.clone(), c.clone())).collect();
+    for ((path, got), (_, content, want)) in scan(&files).into_iter().zip(&cases) {
+        assert_eq!(got, vec![want.to_string()], "{path}: {content}");
+    }
+}
+
+#[test]
+fn credential_files_holding_placeholders_are_not_reported() {
+    let files: Vec<(String, String)> = [
+        ("etc/shadow", "daemon:*:19683:0:99999:7:::\nnobody:!:19683::::::"),
+        ("home/.pgpass", "# hostname:port:database:username:password\nlocalhost:5432:*:app:changeme\n*:*:*:app:app"),
+        ("home/.netrc", "machine ftp.corp.lan login anonymous password $FTP_PASSWORD\nmachine b login c password xxx"),
+        (
+            "app/.env",
+            "BUNDLE_GEMS__CONTRIBSYS__COM=${SIDEKIQ_CREDENTIALS}\nBUNDLE_BUILD__NOKOGIRI=--use-system-libraries",
+        ),
+        ("loot/ntds.txt", "Guest:501:aad3b435b51404eeaad3b435b51404ee:31d6cfe0d16ae931b73c59d7e0c089c0:::"),
+        ("home/.yarnrc.yml", "npmAuthToken: \"${NPM_TOKEN}\""),
+        ("app/config/master.key", "<paste the key here>"),
+    ]
+    .iter()
+    .map(|(p, c)| (p.to_string(), c.to_string()))
+    .collect();
+    for (path, got) in scan(&files) {
+        assert!(got.is_empty(), "{path}: {got:?}");
+    }
+}
