@@ -88,3 +88,85 @@ fn credential_files_holding_placeholders_are_not_reported() {
         assert!(got.is_empty(), "{path}: {got:?}");
     }
 }
+
+#[test]
+fn generated_framework_secrets_and_saved_sessions_are_reported_by_their_rules() {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut g = Gen::new(0x00c4_ed5f_11e5_0014);
+    let django = g.chars(b"abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)", 50);
+    let key: Vec<u8> = (0..32).map(|_| g.next() as u8).collect();
+    let salt =
+        g.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*()-_[]{}<>~+=,.;:/?|", 64);
+    let weak = format!("kestrel{}", g.digits(3));
+    let jenkins: Vec<u8> = (0..48).map(|_| g.next() as u8).collect();
+    let cases: Vec<(String, String, &str)> = vec![
+        ("site/settings.py".into(), format!("SECRET_KEY = '{django}'"), "django-secret-key"),
+        ("shop/.env".into(), format!("APP_KEY=base64:{}", b64(&key)), "laravel-app-key"),
+        (
+            "app/config/secrets.yml".into(),
+            format!("production:\n  secret_key_base: {}", g.hex(128)),
+            "rails-secret-key-base",
+        ),
+        ("blog/wp-config.php".into(), format!("<?php\ndefine( 'NONCE_SALT', '{salt}' );"), "wordpress-auth-key"),
+        (
+            "FileZilla/sitemanager.xml".into(),
+            format!(
+                "<Server><Host>f.corp.lan</Host><Pass encoding=\"base64\">{}</Pass></Server>",
+                b64(weak.as_bytes())
+            ),
+            "filezilla-saved-password",
+        ),
+        (
+            "WinSCP.ini".into(),
+            format!("[Sessions\\ops@h]\nPassword={}", g.hex(60).to_ascii_uppercase()),
+            "winscp-saved-password",
+        ),
+        ("remmina/rdp.remmina".into(), format!("[remmina]\npassword={}", b64(&key[..24])), "remmina-saved-password"),
+        ("proj/sftp-config.json".into(), format!("{{\n  \"password\": \"{weak}\",\n}}"), "sftp-config-password"),
+        (
+            "robomongo.json".into(),
+            format!("{{\"userName\": \"ops\", \"userPassword\": \"{weak}\"}}"),
+            "robomongo-saved-password",
+        ),
+        (
+            "jenkins/credentials.xml".into(),
+            format!("<password>{{AQAAABAAAAAQ{}}}</password>", b64(&jenkins)),
+            "jenkins-encrypted-secret",
+        ),
+        (
+            "site.PublishSettings".into(),
+            format!("<publishProfile userName=\"$site\" userPWD=\"{}\" />", g.alnum(60)),
+            "azure-publish-profile-password",
+        ),
+        (
+            "home/.dockercfg".into(),
+            format!("{{\"r.corp.lan\": {{\"auth\": \"{}\"}}}}", b64(&key[..21])),
+            "docker-config-auth",
+        ),
+    ];
+    let files: Vec<(String, String)> = cases.iter().map(|(p, c, _)| (p.clone(), c.clone())).collect();
+    for ((path, got), (_, content, want)) in scan(&files).into_iter().zip(&cases) {
+        assert_eq!(got, vec![want.to_string()], "{path}: {content}");
+    }
+}
+
+#[test]
+fn framework_and_session_files_holding_placeholders_are_not_reported() {
+    let files: Vec<(String, String)> = [
+        ("site/settings.py", "SECRET_KEY = os.environ['DJANGO_SECRET_KEY']"),
+        ("shop/.env", "APP_KEY=\nDB_PASSWORD=null"),
+        ("app/config/secrets.yml", "production:\n  secret_key_base: <%= ENV[\"SECRET_KEY_BASE\"] %>"),
+        ("blog/wp-config.php", "<?php\ndefine( 'AUTH_KEY', 'put your unique phrase here' );"),
+        ("FileZilla/sitemanager.xml", "<Server><Host>f.corp.lan</Host><Pass encoding=\"base64\" /></Server>"),
+        ("proj/sftp-config.json", "{\n  \"password\": \"changeme\",\n}"),
+        ("robomongo.json", "{\"userName\": \"ops\", \"userPassword\": \"\"}"),
+        ("site.PublishSettings", "<publishProfile userName=\"$site\" userPWD=\"$(PublishPassword)\" />"),
+    ]
+    .iter()
+    .map(|(p, c)| (p.to_string(), c.to_string()))
+    .collect();
+    for (path, got) in scan(&files) {
+        assert!(got.is_empty(), "{path}: {got:?}");
+    }
+}

@@ -269,7 +269,8 @@ def sessions(i):
     f.write()
     f = File(f"azure{i}/site.PublishSettings")
     f.s(f'<publishData><publishProfile profileName="site - Web Deploy" publishMethod="MSDeploy" userName="$site{i}" '
-        f'userPWD="{rs(AN, 60)}" destinationAppUrl="http://site{i}.azurewebsites.net" /></publishData>', "azure-publish-profile")
+        + 'userPWD="' + rs(AN, 60) + f'" destinationAppUrl="http://site{i}.azurewebsites.net" /></publishData>',
+        "azure-publish-profile")
     f.write()
 
 
