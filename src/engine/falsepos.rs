@@ -164,7 +164,7 @@ pub fn is_generic_noise(secret: &[u8]) -> bool {
     // `Authorization: Bearer`), the place says the value is a token, and many providers issue hex
     // or UUID tokens; only a value too uniform for one is noise (as in the `secret` model).
     if is_uuid(s) || s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return distinct_bytes(secret) < 6;
+        return distinct_bytes(secret) < 6 || is_mixed_case_hex(s);
     }
     if is_password_hash(s) || is_cased_identifier(s) {
         return true;
@@ -223,6 +223,16 @@ pub fn is_generated_path(path: &str) -> bool {
     ];
     const SUFFIXES: &[&str] = &[".min.js", ".min.css", ".js.map", ".css.map", ".min.mjs", ".lock", ".sum"];
     NAMES.contains(&name) || SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+/// Whether `s` is hex digits with letters of both cases (`acdeFf05b1…`): hex is written in one
+/// case, so this is an edited or made-up value, and random text of a wider alphabet is almost
+/// never all hex digits (one chance in 10^4 at 8 characters, 10^7 at 16).
+fn is_mixed_case_hex(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')
+        && b.iter().any(|c| matches!(c, b'a'..=b'f'))
+        && b.iter().any(|c| matches!(c, b'A'..=b'F'))
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -291,7 +301,7 @@ pub fn value_fits(model: crate::rules::ValueModel, a: &Assignment<'_>) -> bool {
         ValueModel::Password => head.iter().any(|w| names_a_password(w)),
         ValueModel::Credential => return password_fits(value, true, None) && !equals_user(a),
     };
-    if !named || key.iter().any(|w| NOT_SECRET_WORDS.contains(&w.as_str())) {
+    if !named || key.iter().any(|w| NOT_SECRET_WORDS.contains(&w.as_str()) || NOT_REAL_WORDS.contains(&w.as_str())) {
         return false;
     }
     if head.last().is_some_and(|w| NOT_SECRET_TAILS.contains(&w.as_str())) {
@@ -306,7 +316,13 @@ pub fn value_fits(model: crate::rules::ValueModel, a: &Assignment<'_>) -> bool {
         return false;
     }
     match model {
-        ValueModel::Secret => (quoted(a) || !a.path.is_some_and(is_code_path)) && secret_fits(value),
+        // Under a password's key, a value that the password model takes for a placeholder
+        // (`superS3cret`) is one for the secret model too.
+        ValueModel::Secret => {
+            (quoted(a) || !a.path.is_some_and(is_code_path))
+                && secret_fits(value)
+                && !(head.iter().any(|w| names_a_password(w)) && is_password_placeholder(value))
+        }
         ValueModel::Password => {
             // A call's second argument that is a name (`f('password', 'credit_card')`).
             !(a.argument && is_cased_identifier(value)) && password_fits(value, quoted(a) || inline(a), a.path)
@@ -368,7 +384,10 @@ fn secret_fits(s: &str) -> bool {
     }
     if is_uuid(s) || (s.len() >= 16 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
         // Hex and UUID values are tokens of many providers; the key says this one is a secret.
-        return distinct_bytes(s.as_bytes()) >= 6;
+        return distinct_bytes(s.as_bytes()) >= 6 && !is_mixed_case_hex(s);
+    }
+    if is_mixed_case_hex(s) {
+        return false;
     }
     if is_value_noise(s) {
         return false;

@@ -224,3 +224,58 @@ fn malformed_bot_tokens() {
     assert!(!is_malformed_bot_token(b"2024:Admin"));
     assert!(!is_malformed_bot_token(b"794031562:apple"));
 }
+
+#[test]
+fn keys_that_say_the_value_is_not_real_hold_no_secret() {
+    use crate::rules::ValueModel::{Password, Secret};
+    let tok = "hV7mQ2xR9pLk4sNw8bTz";
+    for line in [
+        format!("fake_token = \"{tok}\""),
+        format!("invalidApiKey = \"{tok}\""),
+        format!("nonMatchingToken := \"{tok}\""),
+        format!("MOCK_SECRET: {tok}"),
+        format!("wrong_secret = \"{tok}\""),
+    ] {
+        assert!(!fits(Secret, &line, tok, "settings.conf"), "{line}");
+    }
+    assert!(!fits(Password, "wrong_password: winter42", "winter42", "config.yml"));
+    assert!(!fits(Password, "bad_password = 'winter42'", "winter42", "test_login.py"));
+    // Words that merely contain one of them are not them.
+    assert!(fits(Secret, &format!("notification_token = \"{tok}\""), tok, "settings.conf"));
+    assert!(fits(Secret, &format!("badge_secret = \"{tok}\""), tok, "settings.conf"));
+}
+
+#[test]
+fn hex_with_letters_of_both_cases_is_not_a_token() {
+    use crate::rules::ValueModel::Secret;
+    // Hex digits in one case are a token; the same digits with one letter's case changed are
+    // an edited value.
+    let lower = "4c1f0e5b9a7d3c2e8f6a0b1d9e3c5a7f2b4d6e8a";
+    let mixed = "4c1f0e5b9a7d3C2e8f6a0b1d9e3c5a7f2b4d6e8a";
+    assert!(fits(Secret, &format!("meraki_api_key: {lower}"), lower, "config.yml"));
+    assert!(fits(Secret, &format!("meraki_api_key: {}", lower.to_uppercase()), &lower.to_uppercase(), "config.yml"));
+    assert!(!fits(Secret, &format!("meraki_api_key: {mixed}"), mixed, "config.yml"));
+    assert!(!is_generic_noise(lower.as_bytes()));
+    assert!(is_generic_noise(mixed.as_bytes()));
+    // Random text of a wider alphabet is reported as before.
+    assert!(fits(Secret, "api_key: 4c1f0e5b9a7d3C2e8f6a0bRd9e3c5a7f", "4c1f0e5b9a7d3C2e8f6a0bRd9e3c5a7f", "config.yml"));
+}
+
+#[test]
+fn a_password_placeholder_under_a_password_key_is_no_secret() {
+    use crate::rules::ValueModel::{Password, Secret};
+    // The password model calls these placeholders; the secret model, which also reads
+    // password keys, agrees instead of reporting them as random-looking secrets.
+    for (line, value) in [
+        ("\"PASSWORD\": \"superS3cret\",", "superS3cret"),
+        ("db_password = \"MyS3cretPassw0rd!\"", "MyS3cretPassw0rd!"),
+        ("password: \"Test1234Pwd!x\"", "Test1234Pwd!x"),
+    ] {
+        assert!(!fits(Password, line, value, "settings.yml"), "{line}");
+        assert!(!fits(Secret, line, value, "settings.yml"), "{line}");
+    }
+    // Under a token's key the password placeholder words are not read: `test` is in real
+    // tokens of some providers.
+    assert!(fits(Secret, "api_token = \"Kq7test9XvB2mLp4Rz8W\"", "Kq7test9XvB2mLp4Rz8W", "settings.yml"));
+    assert!(fits(Secret, "db_password = \"Kq7vX9wB2mLp4Rz8Wt3N\"", "Kq7vX9wB2mLp4Rz8Wt3N", "settings.yml"));
+}

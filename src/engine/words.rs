@@ -205,6 +205,11 @@ pub(super) const NOT_SECRET_TAILS: &[&str] = &[
 pub(super) const NOT_SECRET_WORDS: &[&str] =
     &["public", "publishable", "pub", "csrf", "xsrf", "authenticity", "tokenizer", "tokenize", "tokenized"];
 
+/// Words of a key that say its value is not a working secret: `fake_token`, `invalidApiKey`,
+/// `wrong_password`, `nonMatchingToken`, `mock_secret` (tests are full of them).
+pub(super) const NOT_REAL_WORDS: &[&str] =
+    &["fake", "dummy", "mock", "mocked", "invalid", "wrong", "incorrect", "bogus", "bad", "non", "unknown"];
+
 /// Values that stand for a password in documentation and templates (compared lowercased, after
 /// trimming).
 pub(super) const PASSWORD_PLACEHOLDERS: &[&str] = &[
