@@ -258,7 +258,12 @@ fn hex_with_letters_of_both_cases_is_not_a_token() {
     assert!(!is_generic_noise(lower.as_bytes()));
     assert!(is_generic_noise(mixed.as_bytes()));
     // Random text of a wider alphabet is reported as before.
-    assert!(fits(Secret, "api_key: 4c1f0e5b9a7d3C2e8f6a0bRd9e3c5a7f", "4c1f0e5b9a7d3C2e8f6a0bRd9e3c5a7f", "config.yml"));
+    assert!(fits(
+        Secret,
+        "api_key: 4c1f0e5b9a7d3C2e8f6a0bRd9e3c5a7f",
+        "4c1f0e5b9a7d3C2e8f6a0bRd9e3c5a7f",
+        "config.yml"
+    ));
 }
 
 #[test]
