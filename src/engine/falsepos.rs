@@ -278,7 +278,21 @@ fn is_placeholder_with(value: &str, parts: &[&str]) -> bool {
             _ => c,
         })
         .collect();
-    PASSWORD_PLACEHOLDERS.contains(&lower.as_str()) || parts.iter().any(|p| lower.contains(p) || plain.contains(p))
+    // The letters and digits alone, escape sequences dropped: a word that a mark interrupts
+    // (`foo$bar`, `veryPriv@ate`, `pass\0word`, `se.cret`) is still the word.
+    let mut joined = String::with_capacity(lower.len());
+    let mut chars = lower.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            c if c.is_ascii_alphanumeric() => joined.push(c),
+            _ => {}
+        }
+    }
+    [lower.as_str(), joined.as_str()].iter().any(|v| PASSWORD_PLACEHOLDERS.contains(v))
+        || parts.iter().any(|p| lower.contains(p) || plain.contains(p) || joined.contains(p))
 }
 
 /// Whether a value assigned to a key fits `model` (see [`crate::rules::ValueModel`]).
@@ -331,11 +345,20 @@ pub fn value_fits(model: crate::rules::ValueModel, a: &Assignment<'_>) -> bool {
     }
 }
 
-/// Whether a quoted value opens and closes with the same quote.
+/// Whether a quoted value opens and closes with the same quote, both escaped or neither (JSON
+/// in a string: `"{\"apiKey\":\"…\"}"`).
 fn quotes_pair(a: &Assignment<'_>) -> bool {
     let open = a.span.start.checked_sub(1).and_then(|i| a.data.get(i)).copied();
     match open {
-        Some(q @ (b'"' | b'\'' | b'`')) => a.data.get(a.span.end) == Some(&q),
+        Some(q @ (b'"' | b'\'' | b'`')) => {
+            let escaped = a.span.start >= 2 && a.data.get(a.span.start - 2) == Some(&b'\\');
+            let close = a.data.get(a.span.end..).unwrap_or_default();
+            if escaped {
+                close.starts_with(&[b'\\', q])
+            } else {
+                close.first() == Some(&q)
+            }
+        }
         _ => true,
     }
 }

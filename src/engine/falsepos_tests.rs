@@ -284,3 +284,35 @@ fn a_password_placeholder_under_a_password_key_is_no_secret() {
     assert!(fits(Secret, "api_token = \"Kq7test9XvB2mLp4Rz8W\"", "Kq7test9XvB2mLp4Rz8W", "settings.yml"));
     assert!(fits(Secret, "db_password = \"Kq7vX9wB2mLp4Rz8Wt3N\"", "Kq7vX9wB2mLp4Rz8Wt3N", "settings.yml"));
 }
+
+#[test]
+fn placeholder_words_interrupted_by_marks_are_still_placeholders() {
+    use crate::rules::ValueModel::Password;
+    for (line, value) in [
+        ("password = \"foo$bar\"", "foo$bar"),
+        ("\"PASSWORD\": \"veryPriv@ate\",", "veryPriv@ate"),
+        ("\"password\": \"pass\\0word\",", "pass\\0word"),
+        ("password: se.cret-42", "se.cret-42"),
+        ("\"PASSWORD\": \"spam\",", "spam"),
+        ("password = \"swordfish\"", "swordfish"),
+        ("\"password\": \"incorrect\",", "incorrect"),
+        ("old_password: Inval1d!", "Inval1d!"),
+    ] {
+        assert!(!fits(Password, line, value, "settings.yml"), "{line}");
+    }
+    // Weak passwords that are not placeholder words are still reported.
+    for (line, value) in [("password = \"bluefish9\"", "bluefish9"), ("password: Tr!cky-Fox_42", "Tr!cky-Fox_42")] {
+        assert!(fits(Password, line, value, "settings.yml"), "{line}");
+    }
+}
+
+#[test]
+fn json_written_inside_a_string_keeps_its_escaped_quotes_paired() {
+    use crate::rules::ValueModel::Secret;
+    let tok = "hV7mQ2xR9pLk4sNw8bTz";
+    let line = format!("String body = \"{{\\\"serviceSecretKey\\\":\\\"{tok}\\\"}}\";");
+    assert!(fits(Secret, &line, tok, "Client.java"), "{line}");
+    // An escaped quote opens the value and a plain one closes it: not one string.
+    let line = format!("x = \\\"service_secret\\\":\\\"{tok}\" + y");
+    assert!(!fits(Secret, &line, tok, "Client.java"), "{line}");
+}

@@ -257,7 +257,15 @@ pub(super) const PASSWORD_PLACEHOLDERS: &[&str] = &[
     "foo",
     "bar",
     "baz",
+    "qux",
+    "quux",
     "foobar",
+    // Python's metasyntactic words (the Spam sketch) and the classic example password.
+    "spam",
+    "eggs",
+    "ham",
+    "bacon",
+    "swordfish",
     "qwerty",
     "letmein",
     "hunter2",
@@ -320,6 +328,10 @@ pub(super) const PASSWORD_PLACEHOLDER_PARTS: &[&str] = &[
     "qwer",
     "asdf",
     "something",
+    // Words that say the value does not work.
+    "incorrect",
+    "invalid",
+    "wrong",
 ];
 
 /// Substrings (lowercase, after undoing leetspeak) that make a secret-looking value a
