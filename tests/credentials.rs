@@ -5,6 +5,7 @@
 use crate::common::{scan_json, Gen, Tree};
 
 const CRYPT: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const B64: &[u8] = b"+/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Scans `files` (path, content) in a fresh tree and returns, per file, the rule ids reported.
 fn scan(files: &[(String, String)]) -> Vec<(String, Vec<String>)> {
@@ -60,6 +61,39 @@ fn generated_credential_files_are_reported_by_their_rules() {
         ("home/.s3cfg".into(), format!("[default]\nsecret_key = {}", g.alnum(40)), "s3cfg-secret-key"),
         ("home/.yarnrc.yml".into(), format!("npmAuthToken: \"{}\"", g.alnum(36)), "yarnrc-auth-token"),
         ("home/.gem/credentials".into(), format!(":rubygems_api_key: {}", g.hex(32)), "gem-credentials-api-key"),
+        ("backup/etc/shadow".into(), format!("ftp:{}:18000:0:99999:7:::", g.chars(CRYPT, 13)), "shadow-des-hash"),
+        (
+            "image/Dockerfile".into(),
+            format!("RUN echo 'legacy:{}:18000:0:99999:7:::' >> /etc/shadow", g.chars(CRYPT, 13)),
+            "shadow-des-hash",
+        ),
+        (
+            "fixtures/users.json".into(),
+            format!(
+                "{{\"model\": \"auth.user\", \"fields\": {{\"password\": \"{}${}${}${}=\"}}}}",
+                "pbkdf2_sha256",
+                870_000,
+                g.alnum(22),
+                g.chars(B64, 43)
+            ),
+            "web-framework-password-hash",
+        ),
+        (
+            "seeds/seed.py".into(),
+            format!("add_user('ops', '{}:{}${}${}')", "pbkdf2:sha256", 600_000, g.alnum(16), g.hex(64)),
+            "web-framework-password-hash",
+        ),
+        (
+            "loot/Responder-Session.log".into(),
+            format!(
+                "[SMB] NTLMv2-SSP Hash     : svc::CORP:{}:{}:{}{}",
+                g.hex(16),
+                g.hex(32).to_ascii_uppercase(),
+                "0101000000000000",
+                g.hex(120).to_ascii_uppercase()
+            ),
+            "netntlmv2-hash",
+        ),
     ];
     let files: Vec<(String, String)> = cases.iter().map(|(p, c, _)| (p.clone(), c.clone())).collect();
     for ((path, got), (_, content, want)) in scan(&files).into_iter().zip(&cases) {
@@ -80,6 +114,9 @@ fn credential_files_holding_placeholders_are_not_reported() {
         ("loot/ntds.txt", "Guest:501:aad3b435b51404eeaad3b435b51404ee:31d6cfe0d16ae931b73c59d7e0c089c0:::"),
         ("home/.yarnrc.yml", "npmAuthToken: \"${NPM_TOKEN}\""),
         ("app/config/master.key", "<paste the key here>"),
+        ("backup/etc/shadow", "svc:!!:18000:0:99999:7:::\nadmin:administrator:18000:0:99999:7:::"),
+        ("docs/hashers.md", "Django stores `pbkdf2_sha256$<iterations>$<salt>$<hash>`."),
+        ("docs/ntlm.md", "hashcat -m 5600 user::domain:challenge:hmac:blob"),
     ]
     .iter()
     .map(|(p, c)| (p.to_string(), c.to_string()))
@@ -140,6 +177,16 @@ fn generated_framework_secrets_and_saved_sessions_are_reported_by_their_rules() 
             "azure-publish-profile-password",
         ),
         (
+            "legacy/config/secrets.yml".into(),
+            format!("production:\n  payment_api_key: {}", g.alnum(32)),
+            "rails-secrets-yml",
+        ),
+        (
+            "old-jenkins/credentials.xml".into(),
+            format!("<username>ci</username>\n<password>{}</password>", b64(&jenkins[..32])),
+            "jenkins-legacy-secret",
+        ),
+        (
             "home/.dockercfg".into(),
             format!("{{\"r.corp.lan\": {{\"auth\": \"{}\"}}}}", b64(&key[..21])),
             "docker-config-auth",
@@ -162,6 +209,11 @@ fn framework_and_session_files_holding_placeholders_are_not_reported() {
         ("proj/sftp-config.json", "{\n  \"password\": \"changeme\",\n}"),
         ("robomongo.json", "{\"userName\": \"ops\", \"userPassword\": \"\"}"),
         ("site.PublishSettings", "<publishProfile userName=\"$site\" userPWD=\"$(PublishPassword)\" />"),
+        (
+            "legacy/config/secrets.yml",
+            "production:\n  payment_api_key: <%= ENV[\"PAYMENT_API_KEY\"] %>\n  mailer_host: mail.db12.corp.net",
+        ),
+        ("old-jenkins/credentials.xml", "<password>${JENKINS_PASSWORD}</password>"),
     ]
     .iter()
     .map(|(p, c)| (p.to_string(), c.to_string()))

@@ -106,12 +106,54 @@ def crypt_hash(kind):
     }[kind]
 
 
+def des_hash():
+    while True:
+        h = rs(CRYPT, 13)
+        if not (h.isalpha() and (h.islower() or h.isupper())):
+            return h
+
+
+def django_hash():
+    digest = lambda n: base64.b64encode(bytes(r.randrange(256) for _ in range(n))).decode()
+    return r.choice([f"pbkdf2_sha256${r.choice([260000, 600000, 870000])}${rs(AN, 22)}${digest(32)}",
+                     f"pbkdf2_sha1$36000${rs(AN, 12)}${digest(20)}",
+                     f"argon2$argon2id$v=19$m=102400,t=2,p=8${b64(16).rstrip('=')}${b64(32).rstrip('=')}"])
+
+
+def werkzeug_hash():
+    hexd = lambda n: bytes(r.randrange(256) for _ in range(n)).hex()
+    return r.choice([f"pbkdf2:sha256:600000${rs(AN, 16)}${hexd(32)}", f"scrypt:32768:8:1${rs(AN, 16)}${hexd(64)}"])
+
+
+def netntlmv2():
+    hexu = lambda n: bytes(r.randrange(256) for _ in range(n)).hex().upper()
+    return f"{user()}::{r.choice(['CORP', 'AD'])}:{rs(HEX, 16)}:{hexu(16)}:0101000000000000{hexu(r.randrange(60, 140))}"
+
+
 def hashes(i):
     f = File(f"dumps/host{i}/etc/shadow")
     f.n("daemon:*:19683:0:99999:7:::", "locked-account")
     for kind in ["sha512", "yescrypt", "md5"]:
         f.s(f"{user()}:{crypt_hash(kind)}:19{r.randrange(100, 999)}:0:99999:7:::", f"shadow-{kind}")
     f.n("nobody:!:19683::::::", "locked-account")
+    f.s(f"{user()}:{des_hash()}:18{r.randrange(100, 999)}:0:99999:7:::", "shadow-des")
+    f.write()
+    f = File(f"images/img{i}/Dockerfile")
+    f.add("FROM debian:12")
+    f.s(f"RUN echo '{user()}:{des_hash()}:19000:0:99999:7:::' >> /etc/shadow", "shadow-des-dockerfile")
+    f.n("RUN echo 'svc:!:19000:0:99999:7:::' >> /etc/shadow", "locked-account")
+    f.write()
+    f = File(f"fixtures/app{i}/users.json")
+    f.s(json.dumps({"model": "auth.user", "pk": i + 1, "fields": {"username": user(), "password": django_hash()}}),
+        "django-password-hash")
+    f.write()
+    f = File(f"seeds/flask{i}/seed.py")
+    f.s(f"users.insert(name='{user()}', password_hash='{werkzeug_hash()}')", "werkzeug-password-hash")
+    f.n("users.insert(name='guest', password_hash=generate_password_hash(os.environ['GUEST_PW']))", "hash-call")
+    f.write()
+    f = File(f"loot/op{i}/Responder-Session.log")
+    f.add(f"[SMB] NTLMv2-SSP Client   : 10.0.{i}.{r.randrange(2, 250)}")
+    f.s(f"[SMB] NTLMv2-SSP Hash     : {netntlmv2()}", "netntlmv2")
     f.write()
     f = File(f"sites/site{i}/.htpasswd")
     f.s(f"{user()}:{crypt_hash('apr1')}", "htpasswd-apr1")
@@ -215,6 +257,11 @@ def frameworks(i):
     f.s(f"  secret_key_base: {rs(HEX, 128)}", "rails-secret-key-base")
     f.add("development:")
     f.n('  secret_key_base: <%= ENV["SECRET_KEY_BASE"] %>', "erb-placeholder")
+    f.n('  stripe_secret_key: <%= ENV["STRIPE_SECRET_KEY"] %>', "erb-placeholder")
+    f.n(f"  mailer_host: mail.{host()}", "hostname")
+    f.add("staging:")
+    f.s(f"  payment_api_key: {rs(AN, 32)}", "rails-secrets-yml")
+    f.s(f"  oauth_client_secret: \"{rs(HEX, 40)}\"", "rails-secrets-yml")
     f.write()
     f = File(f"wordpress{i}/wp-config.php")
     f.add("<?php")
@@ -251,6 +298,14 @@ def sessions(i):
     f = File(f"appdata/u{i}/DBeaverData/workspace6/.metadata/data-sources.json")
     f.s(json.dumps({"connections": {"pg-1": {"configuration": {"host": host(), "user": user(), "password": pw()}}}}), "dbeaver")
     f.write()
+    # DBeaver encrypts credentials-config.json (AES-CBC: a 16-byte IV, then the ciphertext):
+    # random bytes, one labeled secret on line 1 (where the file starts).
+    path = f"appdata/u{i}/DBeaverData/workspace6/General/.dbeaver/credentials-config.json"
+    secrets.append({"path": path, "line": 1, "provider": "dbeaver-credentials-config"})
+    full = os.path.join(OUT, "corpus", path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "wb") as fh:
+        fh.write(bytes(r.randrange(256) for _ in range(16 * r.randrange(5, 12))))
     f = File(f"projects/p{i}/sftp-config.json")
     f.add("{")
     f.add(f'    "host": "{host()}",')
@@ -266,6 +321,11 @@ def sessions(i):
     f.add(f"  <username>{user()}</username>")
     f.s(f"  <password>{{AQAAABAAAAAQ{b64(48)}}}</password>", "jenkins")
     f.add("</com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl>")
+    f.add("<com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl>")
+    f.add(f"  <username>{user()}</username>")
+    f.s(f"  <password>{b64(r.choice([16, 32, 48]))}</password>", "jenkins-legacy")
+    f.add("</com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl>")
+    f.n("  <password>${JENKINS_DEPLOY_PASSWORD}</password>", "jenkins-placeholder")
     f.write()
     f = File(f"azure{i}/site.PublishSettings")
     f.s(f'<publishData><publishProfile profileName="site - Web Deploy" publishMethod="MSDeploy" userName="$site{i}" '
