@@ -78,6 +78,27 @@ pub(super) fn is_email(s: &str) -> bool {
     })
 }
 
+/// Whether the value at `span`, a word in lower case, is followed on its line by more such words:
+/// prose that names an option (`--password suffers from the same problem`), not a command's
+/// arguments, which are options, names and paths.
+pub(super) fn is_followed_by_prose(data: &[u8], span: std::ops::Range<usize>) -> bool {
+    let Some(value) = data.get(span.clone()) else { return false };
+    if !value.iter().all(u8::is_ascii_lowercase) {
+        return false;
+    }
+    let rest = &data[span.end..];
+    let line = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
+    let Some(line) = line.strip_prefix(b" ") else { return false };
+    let mut words = line.split(|&b| b == b' ');
+    let word = |w: Option<&[u8]>| {
+        w.is_some_and(|w| {
+            let w = w.strip_suffix(b",").or_else(|| w.strip_suffix(b".")).unwrap_or(w);
+            !w.is_empty() && w.iter().all(u8::is_ascii_lowercase)
+        })
+    };
+    word(words.next()) && word(words.next())
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_code_expression;
@@ -148,5 +169,39 @@ mod tests {
         ] {
             assert!(!is_code_expression(v), "{v}");
         }
+    }
+
+    #[test]
+    fn an_option_named_in_prose_is_not_a_password_on_a_command_line() {
+        let e = Engine::new(crate::rules::builtin().expect("built-in rules")).expect("engine");
+        for (line, path) in [
+            ("    # `ps` on old systems, but --password suffers from the same problem", "client.py"),
+            ("The --password option is deprecated, use a file.", "README.md"),
+        ] {
+            assert_eq!(found(&e, line, path), Vec::<String>::new(), "{line}");
+        }
+        // Commands keep their passwords, whatever follows them.
+        for (line, path) in [
+            ("tool login --password falcon --user ci", "deploy.sh"),
+            ("mysql --password gardenia dbname", "backup.sh"),
+            ("tool --password falcon", "deploy.sh"),
+        ] {
+            assert_eq!(found(&e, line, path), vec!["password-cli-option"], "{line}");
+        }
+    }
+
+    #[test]
+    fn gradle_build_config_fields_are_assignments() {
+        let e = Engine::new(crate::rules::builtin().expect("built-in rules")).expect("engine");
+        let tok = "q7Vw2k6Ak7zcTwoSoNm7aTtbk1g67MKA";
+        for line in [
+            format!("buildConfigField 'String', 'API_KEY', '\"{tok}\"'"),
+            format!("buildConfigField \"String\", \"SERVICE_TOKEN\", \"\\\"{tok}\\\"\""),
+        ] {
+            assert_eq!(found(&e, &line, "app/build.gradle"), vec!["generic-secret-assignment"], "{line}");
+        }
+        // A list of names is not a call with a setting and its value.
+        let names = "fields = [\"USER\", \"API_KEY\", \"SERVICE_HOST_NAME\"]";
+        assert_eq!(found(&e, names, "app/settings.py"), Vec::<String>::new());
     }
 }

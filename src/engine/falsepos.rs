@@ -6,7 +6,7 @@
 //! identifiers, variables or paths rather than secrets. [`value_fits`] applies to generic rules with a
 //! value `model`: it reads the key the value is assigned to as well as the value.
 
-use super::expr::{is_email, is_member_access};
+use super::expr::{is_email, is_followed_by_prose, is_member_access};
 use super::keyname::{head_words, key_stands_as_key, key_words, line_qualifier, names_a_password, names_a_secret};
 use super::words::*;
 
@@ -313,7 +313,9 @@ pub fn value_fits(model: crate::rules::ValueModel, a: &Assignment<'_>) -> bool {
                     && line_qualifier(a.data, a.at).is_some_and(|q| !NOT_KEY_QUALIFIERS.contains(&q.as_str())))
         }
         ValueModel::Password => head.iter().any(|w| names_a_password(w)),
-        ValueModel::Credential => return password_fits(value, true, None) && !equals_user(a),
+        ValueModel::Credential => {
+            return password_fits(value, true, None) && !equals_user(a) && !is_followed_by_prose(a.data, a.span.clone())
+        }
     };
     if !named || key.iter().any(|w| NOT_SECRET_WORDS.contains(&w.as_str()) || NOT_REAL_WORDS.contains(&w.as_str())) {
         return false;

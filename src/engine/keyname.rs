@@ -43,11 +43,13 @@ pub(super) fn key_stands_as_key(a: &Assignment<'_>) -> bool {
     if quote.is_none() && prev == Some(b'=') && prev_at.is_some_and(|i| i + 1 == start) {
         return false;
     }
-    // A call's first argument names a setting when it looks like one (`DB_PASSWORD`,
+    // A call's argument names a setting when it looks like one (`DB_PASSWORD`,
     // `javax.net.ssl.keyStorePassword`), not when it is a word (`encode("password", "salt")`).
+    // It is the call's first argument or a later one (after the type in Gradle's
+    // `buildConfigField "String", "API_KEY", "\"…\""`).
     let key = &a.data[start..end];
     let setting = key.iter().any(|b| b.is_ascii_uppercase() || matches!(b, b'_' | b'.' | b'-'));
-    !a.argument || (quote.is_some() && prev == Some(b'(') && setting)
+    !a.argument || (quote.is_some() && matches!(prev, Some(b'(' | b',')) && setting)
 }
 
 /// Whether the key's words name a secret (see [`SECRET_WORDS`]), or end in `key` after a word
