@@ -277,3 +277,35 @@ negative_examples = ["4be0c19a"]
     assert_eq!(run(Some("conf/deploy.txt")), 0);
     assert_eq!(run(None), 0);
 }
+
+#[test]
+fn a_typed_run_is_a_placeholder_except_in_a_slot_that_names_the_provider() {
+    let e = engine(
+        r#"
+[[rule]]
+id = "named"
+name = "Acme credential named in context"
+severity = "high"
+keywords = ["acme_key"]
+regex = '''acme_key=(?P<secret>[a-z0-9]{28})'''
+tags = ["acme", "provider-context"]
+examples = ["acme_key=hv7mq2xr9plk4snw8btzq2xr3c5d"]
+negative_examples = ["acme_key="]
+
+[[rule]]
+id = "shape"
+name = "Acme token by its prefix"
+severity = "high"
+keywords = ["acm_"]
+regex = '''(?P<secret>acm_[a-z0-9]{28})'''
+examples = ["acm_hv7mq2xr9plk4snw8btzq2xr3c5d"]
+negative_examples = ["acm_"]
+"#,
+    );
+    // `abcdef`, `123456`: typed by a person, so a placeholder where only the shape speaks, but
+    // after a key that names the provider and a secret word the slot says what the value is.
+    assert_eq!(ids(&e, b"acme_key=abcdef123456hv7mq2xr9plk4snw"), ["named"]);
+    assert!(ids(&e, b"acm_abcdef123456hv7mq2xr9plk4snw").is_empty());
+    // Placeholder words are placeholders in every slot.
+    assert!(ids(&e, b"acme_key=example0hv7mq2xr9plk4snw8bt").is_empty());
+}

@@ -13,6 +13,18 @@ use super::words::*;
 /// Whether `secret` is a placeholder rather than a secret, or a documented example key (see
 /// `examples`).
 pub fn is_placeholder(secret: &[u8]) -> bool {
+    is_placeholder_in_slot(secret, false)
+}
+
+/// [`is_placeholder`] for a match of `rule`. A `provider-context` rule's value stands in a slot
+/// that names its provider and a secret word (`KUCOIN_API_SECRET=…`): there a typed run
+/// (`123456`, `abcdef`, `qwerty`) does not make the value a placeholder, since the slot already
+/// says what the value is, while placeholder words, templates, masks and documented keys still do.
+pub fn is_placeholder_for(rule: &crate::rules::Rule, secret: &[u8]) -> bool {
+    is_placeholder_in_slot(secret, rule.tags.iter().any(|t| t == "provider-context"))
+}
+
+fn is_placeholder_in_slot(secret: &[u8], named_slot: bool) -> bool {
     if secret.is_empty() || super::examples::is_documented(secret) {
         return true;
     }
@@ -25,8 +37,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     let lower = secret.to_ascii_lowercase();
     let text = String::from_utf8_lossy(&lower);
     PLACEHOLDER_WORDS.iter().any(|w| text.contains(w))
-        || SEQUENCES.iter().any(|s| text.contains(s))
-        || has_ascending_run(&lower, 6)
+        || (!named_slot && (SEQUENCES.iter().any(|s| text.contains(s)) || has_ascending_run(&lower, 6)))
         || has_template(secret)
 }
 

@@ -406,7 +406,7 @@ impl Engine {
         if c.allow.iter().any(|a| a.is_match(secret)) {
             return false;
         }
-        if falsepos::is_placeholder(secret) {
+        if falsepos::is_placeholder_for(rule, secret) {
             return false;
         }
         if let Some(model) = rule.model {
