@@ -309,3 +309,56 @@ negative_examples = ["acm_"]
     // Placeholder words are placeholders in every slot.
     assert!(ids(&e, b"acme_key=example0hv7mq2xr9plk4snw8bt").is_empty());
 }
+
+#[test]
+fn a_path_limited_rule_is_compiled_only_where_its_path_matches() {
+    // A tree without the file a rule names must not pay for that rule's regex: the path is
+    // checked first, with the path regex compiled apart.
+    let e = engine(
+        r#"
+[[rule]]
+id = "netrc-like"
+name = "Netrc-like password"
+severity = "high"
+keywords = ["password"]
+path = '''(?:^|/)\.netrc$'''
+example_path = "home/.netrc"
+regex = '''password\s+(?P<secret>\S{4,64})'''
+examples = ["password hunter2x"]
+negative_examples = ["password x"]
+"#,
+    );
+    let data = b"machine example.org login me password hunter2x\n";
+    let mut out = Vec::new();
+    e.find(data, Some("src/settings.py"), &mut Scratch::default(), &mut out);
+    let _ = e.path_class("docs/readme.md");
+    assert!(out.is_empty());
+    assert!(e.compiled[0].get().is_none(), "the rule's regex was compiled for a path it does not name");
+    e.find(data, Some("home/.netrc"), &mut Scratch::default(), &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(e.compiled[0].get().is_some());
+}
+
+#[test]
+fn compile_all_names_a_rule_whose_path_regex_does_not_compile() {
+    let rules = parse_rules(
+        "bad.toml",
+        r#"
+[[rule]]
+id = "bad-path"
+name = "Bad path"
+severity = "high"
+keywords = ["token"]
+path = '''(?:^|/)deploy\.key($'''
+example_path = "deploy.key"
+regex = '''token=(?P<secret>[a-z]{8})'''
+examples = ["token=abcdefgh"]
+negative_examples = ["token=abc"]
+"#,
+        false,
+    )
+    .expect("the loader parses rules; regexes are compiled later");
+    let e = Engine::new(rules).expect("engine");
+    let err = e.compile_all().expect_err("a path regex that does not compile").to_string();
+    assert!(err.contains("bad.toml") && err.contains("bad-path"), "{err}");
+}

@@ -5,8 +5,9 @@
 //! cut into lanes walked in step, since a DFA walking one stream waits on each transition's
 //! memory load); only those rules' regexes run (and, in a file with a path, the rules without
 //! keywords, which have a `path`), each over the whole input with `regex::bytes`.
-//! A regex is compiled the first time a rule is a candidate (most scans need few of them), so
-//! start-up costs only the automaton.
+//! A regex is compiled the first time a rule is a candidate (most scans need few of them), and a
+//! path-limited rule's only where its path matches (see [`paths`]), so start-up costs only the
+//! automaton.
 //!
 //! Each capture of the `secret` group then goes through the rule's filters: entropy, checksum,
 //! stopwords, `allow` regexes, the built-in placeholder filter and, for generic rules, the
@@ -24,6 +25,7 @@ mod examples;
 mod expr;
 pub mod falsepos;
 mod keyname;
+mod paths;
 mod words;
 
 use std::sync::OnceLock;
@@ -49,7 +51,6 @@ pub struct Match {
 
 struct Compiled {
     regex: RuleRegex,
-    path: Option<Regex>,
     allow: Vec<Regex>,
 }
 
@@ -102,6 +103,8 @@ pub struct Scratch {
 pub struct Engine {
     rules: Vec<Rule>,
     compiled: Vec<OnceLock<std::result::Result<Compiled, String>>>,
+    /// Each rule's `path` regex, compiled apart (see [`paths`]).
+    paths: paths::PathLimits,
     automaton: DFA,
     /// Length of the longest automaton pattern.
     longest: usize,
@@ -173,6 +176,7 @@ impl Engine {
         let keyword_anchors = keyword_rules.iter().map(|rs| rs.iter().any(|&ri| may_anchor[ri])).collect();
         let contexts = rules.iter().map(|r| context::context_of(&r.regex, &r.keywords)).collect();
         Ok(Engine {
+            paths: paths::PathLimits::new(rules.len()),
             rules,
             compiled,
             automaton,
@@ -204,16 +208,12 @@ impl Engine {
             } else {
                 RuleRegex::Whole(compile_anchored(&rule.regex)?)
             };
-            let path = match &rule.path {
-                Some(p) => Some(compile_regex(p).map_err(|e| e.to_string())?),
-                None => None,
-            };
             let allow = rule
                 .allow
                 .iter()
                 .map(|a| compile_regex(a).map_err(|e| e.to_string()))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(Compiled { regex, path, allow })
+            Ok(Compiled { regex, allow })
         });
         res.as_ref().ok()
     }
@@ -221,9 +221,11 @@ impl Engine {
     /// Compiles every rule now; returns the first error with the rule's file and line.
     pub fn compile_all(&self) -> Result<()> {
         for (ri, rule) in self.rules.iter().enumerate() {
-            if self.compiled(ri).is_none() {
-                let msg = match self.compiled.get(ri).and_then(|c| c.get()) {
-                    Some(Err(e)) => e.clone(),
+            let path = self.paths.get(&self.rules, ri).err();
+            if path.is_some() || self.compiled(ri).is_none() {
+                let msg = match (path, self.compiled.get(ri).and_then(|c| c.get())) {
+                    (Some(e), _) => e,
+                    (None, Some(Err(e))) => e.clone(),
                     _ => "cannot compile".to_string(),
                 };
                 return Err(Error::invalid(
@@ -242,9 +244,7 @@ impl Engine {
     pub fn path_class(&self, path: &str) -> Vec<u32> {
         let mut class: Vec<u32> = (0..self.rules.len())
             .filter(|&ri| self.rules[ri].path.is_some())
-            .filter(|&ri| {
-                self.compiled(ri).and_then(|c| c.path.as_ref()).is_some_and(|re| re.is_match(path.as_bytes()))
-            })
+            .filter(|&ri| self.paths.allows(&self.rules, ri, Some(path)))
             .map(|ri| ri as u32)
             .collect();
         class.push(u32::MAX - u32::from(falsepos::is_generated_path(path)));
@@ -304,14 +304,11 @@ impl Engine {
     }
 
     fn run_rule(&self, ri: usize, data: &[u8], path: Option<&str>, starts: &[(usize, usize)], out: &mut Vec<Match>) {
+        if !self.paths.allows(&self.rules, ri, path) {
+            return;
+        }
         let Some(c) = self.compiled(ri) else { return };
         let rule = &self.rules[ri];
-        if let Some(pre) = &c.path {
-            match path {
-                Some(p) if pre.is_match(p.as_bytes()) => {}
-                _ => return,
-            }
-        }
         if rule.generic && path.is_some_and(falsepos::is_generated_path) {
             return;
         }
