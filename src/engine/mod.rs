@@ -6,7 +6,7 @@
 //! memory load); only those rules' regexes run (and, in a file with a path, the rules without
 //! keywords, which have a `path`), each over the whole input with `regex::bytes`.
 //! A regex is compiled the first time a rule is a candidate (most scans need few of them), and a
-//! path-limited rule's only where its path matches (see [`paths`]), so start-up costs only the
+//! path-limited rule's only where its path matches (see `paths`), so start-up costs only the
 //! automaton.
 //!
 //! Each capture of the `secret` group then goes through the rule's filters: entropy, checksum,
@@ -103,7 +103,7 @@ pub struct Scratch {
 pub struct Engine {
     rules: Vec<Rule>,
     compiled: Vec<OnceLock<std::result::Result<Compiled, String>>>,
-    /// Each rule's `path` regex, compiled apart (see [`paths`]).
+    /// Each rule's `path` regex, compiled apart (see `paths`).
     paths: paths::PathLimits,
     automaton: DFA,
     /// Length of the longest automaton pattern.
