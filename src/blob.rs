@@ -130,6 +130,10 @@ pub(crate) trait BlobSink {
     /// Whether the allowlist excludes `path` from scanning.
     fn excludes(&self, path: &str) -> bool;
 
+    /// Whether a file at `path` is scanned even when it is binary: a rule limited to such paths
+    /// without keywords reads the file whole (DBeaver's credentials-config.json is ciphertext).
+    fn reads_binary(&self, path: &str) -> bool;
+
     /// Whether findings of `rule_id` at `path` are suppressed by path alone (for a blob scanned
     /// under another of its paths).
     fn suppresses_path(&self, rule_id: &str, path: &str) -> bool;

@@ -143,10 +143,14 @@ impl Visitor for TreeVisitor<'_> {
                     Err((reason, detail)) => Scanned::skipped(reason, detail),
                     Ok((mut file, size)) => match self.scan_large(&mut file, size, &rel) {
                         Some(s) => s,
-                        None => match tree::read_open(file, size, self.max_file_size) {
-                            Content::Skip(reason, detail) => Scanned::skipped(reason, detail),
-                            Content::Text(data) => self.sink.scan(&data, None, Origin { path: &rel, provenance: None }),
-                        },
+                        None => {
+                            match tree::read_open(file, size, self.max_file_size, || self.sink.reads_binary(&rel)) {
+                                Content::Skip(reason, detail) => Scanned::skipped(reason, detail),
+                                Content::Text(data) => {
+                                    self.sink.scan(&data, None, Origin { path: &rel, provenance: None })
+                                }
+                            }
+                        }
                     },
                 };
                 self.add(&path, &rel, scanned);
@@ -193,7 +197,7 @@ impl TreeVisitor<'_> {
             // UTF-16 (with a byte-order mark or without): transcoded as it is read.
             let mut utf8 = Utf16Reader::new(probe.split_off(bom), file, little);
             self.sink.scan_stream(&mut utf8, Vec::new(), origin)
-        } else if tree::is_binary(&probe) {
+        } else if tree::is_binary(&probe) && !self.sink.reads_binary(rel) {
             return Some(Scanned::skipped(SkipReason::Binary, tree::BINARY_DETAIL.into()));
         } else {
             self.sink.scan_stream(file, probe, origin)

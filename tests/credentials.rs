@@ -222,3 +222,25 @@ fn framework_and_session_files_holding_placeholders_are_not_reported() {
         assert!(got.is_empty(), "{path}: {got:?}");
     }
 }
+
+#[test]
+fn dbeaver_credentials_are_read_even_when_binary_and_other_binary_files_are_not() {
+    let mut g = Gen::new(0x00c4_ed5f_11e5_0015);
+    // AES-CBC output: a 16-byte IV and the ciphertext, with NUL bytes as random bytes have.
+    let mut cipher: Vec<u8> = (0..112).map(|_| g.next() as u8).collect();
+    cipher[5] = 0;
+    let tree = Tree::new();
+    tree.write("DBeaverData/workspace6/General/.dbeaver/credentials-config.json", &cipher);
+    tree.write("assets/blob.bin", &cipher);
+    let dir = tree.path().to_string_lossy().into_owned();
+    let (_, json, stderr) = scan_json(&[&dir, "--no-progress"]);
+    let findings = json["findings"].as_array().unwrap_or_else(|| panic!("no findings array: {stderr}"));
+    let found: Vec<(&str, &str)> =
+        findings.iter().filter_map(|f| Some((f["path"].as_str()?, f["rule_id"].as_str()?))).collect();
+    assert_eq!(
+        found,
+        vec![("DBeaverData/workspace6/General/.dbeaver/credentials-config.json", "dbeaver-saved-credentials")]
+    );
+    let skipped = json["skipped"].as_array().unwrap_or_else(|| panic!("no skipped array: {stderr}"));
+    assert!(skipped.iter().any(|s| s["path"] == "assets/blob.bin" && s["reason"] == "binary"), "{skipped:?}");
+}

@@ -487,6 +487,12 @@ impl BlobSink for ScanSink<'_> {
         self.scanner.allowlist.suppresses_path(rule_id, path)
     }
 
+    fn reads_binary(&self, path: &str) -> bool {
+        let rules = self.scanner.engine.rules();
+        let class = self.scanner.engine.path_class(path);
+        class.iter().any(|&ri| rules.get(ri as usize).is_some_and(|r| r.keywords.is_empty()))
+    }
+
     fn path_class(&self, path: &str) -> Vec<u32> {
         self.scanner.engine.path_class(path)
     }

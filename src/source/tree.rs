@@ -431,9 +431,9 @@ pub(crate) fn open_listed(path: &Path) -> Result<(File, u64), (SkipReason, Strin
 }
 
 /// Reads a file [`open_listed`] opened, of `size` bytes, for scanning: files over `max_size`
-/// bytes and binary files are skipped; UTF-16 text (with a byte-order mark) is transcoded to
-/// UTF-8.
-pub(crate) fn read_open(mut file: File, size: u64, max_size: u64) -> Content {
+/// bytes and binary files (unless `reads_binary`, asked only for a binary file, says a rule reads
+/// it) are skipped; UTF-16 text (with a byte-order mark) is transcoded to UTF-8.
+pub(crate) fn read_open(mut file: File, size: u64, max_size: u64, reads_binary: impl FnOnce() -> bool) -> Content {
     if size > max_size {
         return Content::Skip(SkipReason::TooLarge, format!("{size} bytes > limit of {max_size}"));
     }
@@ -448,7 +448,11 @@ pub(crate) fn read_open(mut file: File, size: u64, max_size: u64) -> Content {
             format!("grew past the limit of {max_size} bytes while being read"),
         );
     }
-    classify(data)
+    match kind_of(&data) {
+        Kind::Utf16(text) => Content::Text(text),
+        Kind::Binary if !reads_binary() => Content::Skip(SkipReason::Binary, BINARY_DETAIL.into()),
+        Kind::Binary | Kind::Plain => Content::Text(data),
+    }
 }
 
 /// What some bytes are, by [`kind_of`].
