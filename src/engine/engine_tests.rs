@@ -362,3 +362,33 @@ negative_examples = ["token=abc"]
     let err = e.compile_all().expect_err("a path regex that does not compile").to_string();
     assert!(err.contains("bad.toml") && err.contains("bad-path"), "{err}");
 }
+
+#[test]
+fn an_unquoted_value_may_end_at_a_closing_quote() {
+    // A Compose file's environment list quotes whole `KEY=value` entries; a header is quoted
+    // whole on a command line. The value ends where the quoted entry does.
+    let e = Engine::new(crate::rules::builtin().expect("built-in rules")).expect("engine");
+    let tok = "Qx7vR2mK9pLw4sNb8tZcW3";
+    let compose = format!("services:\n  app:\n    environment:\n      - \"SERVICE_API_KEY={tok}\"\n");
+    assert_eq!(ids(&e, compose.as_bytes()), vec!["generic-secret-assignment"]);
+    let header = format!("wget --header \"X-Service-Token: {tok}\" https://api.internal.net/v1");
+    assert_eq!(ids(&e, header.as_bytes()), vec!["generic-secret-assignment"]);
+    // A lookup stays a lookup.
+    assert!(ids(&e, b"      - \"SERVICE_API_KEY=${SERVICE_API_KEY}\"").is_empty());
+}
+
+#[test]
+fn a_kubernetes_secret_is_read_in_any_order_and_as_a_block_scalar() {
+    let e = Engine::new(crate::rules::builtin().expect("built-in rules")).expect("engine");
+    let value = "UW03dlh6MnBMazl3UnQ0c0huS2M4YjJ2TnE=";
+    for doc in [
+        format!("apiVersion: v1\ndata:\n  api-key: {value}\nkind: Secret\n"),
+        format!("apiVersion: v1\nkind: 'Secret'\ndata:\n  tls.key: |\n    {value}\n"),
+        format!("kind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: >-\n    {value}\n"),
+    ] {
+        assert_eq!(ids(&e, doc.as_bytes()), vec!["kubernetes-secret-data"], "{doc}");
+    }
+    // Another kind, then a Secret in the next document: the first one's data is no secret's.
+    let two = format!("kind: ConfigMap\ndata:\n  api-key: {value}\n---\nkind: Secret\nmetadata:\n  name: x\n");
+    assert!(!ids(&e, two.as_bytes()).contains(&"kubernetes-secret-data".to_string()));
+}
