@@ -242,6 +242,17 @@ fn git_err(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
     move |e| Error::Git { context, message: e.message().to_string() }
 }
 
+/// The size of each mapped window of a pack file. Windows are small so that the pages of a
+/// pack that a scan holds mapped (and counts in its resident memory) are the ones it uses.
+const PACK_WINDOW: usize = 16 << 20;
+
+/// The bytes of pack windows mapped at once, for all repositories of the process (libgit2's
+/// default is 8 GiB). Reading a history jumps all over its pack: with 64 MiB, the rails history
+/// (a 314 MB pack) mapped and unmapped a window 146,000 times, and each unmapping interrupts
+/// every core that runs the process to flush its address translations (on a loaded virtual
+/// machine, most of a history scan's time went there); with 256 MiB, about 2,000 times.
+const PACK_MAPPED: usize = 256 << 20;
+
 /// Opens the repository holding `root` (a work tree, a path inside one, or a bare repository).
 /// Object hashes are not re-verified on read: a scanner reads every blob once, and SHA-1
 /// verification of each would cost about a sixth of a history scan; corrupt objects still fail
@@ -249,15 +260,14 @@ fn git_err(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
 /// [`loose`]): they read as missing, and [`read_error`] says why.
 fn open(root: &Path) -> Result<Repository> {
     git2::opts::strict_hash_verification(false);
-    // Bound memory: every worker opens the repository, and each would otherwise map up to 8 GiB
-    // of pack windows. libgit2's object cache is off: its eviction scans its table from the
-    // start each time (a tenth of a history walk's CPU once full), trees are cached by the walk
-    // itself (see `trees`), and every blob is read once.
+    // libgit2's object cache is off: its eviction scans its table from the start each time (a
+    // tenth of a history walk's CPU once full), trees are cached by the walk itself (see
+    // `trees`), and every blob is read once.
     git2::opts::enable_caching(false);
     // SAFETY: these only set libgit2's global limits, before any repository of this run is used.
     unsafe {
-        let _ = git2::opts::set_mwindow_size(16 * 1024 * 1024);
-        let _ = git2::opts::set_mwindow_mapped_limit(64 * 1024 * 1024);
+        let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
+        let _ = git2::opts::set_mwindow_mapped_limit(PACK_MAPPED);
     }
     let repo = Repository::discover(root)
         .map_err(|e| Error::Usage(format!("{}: not a git repository ({})", root.display(), e.message())))?;
