@@ -180,10 +180,14 @@ pub(super) fn first_key(info: &CommitInfo) -> (i64, usize) {
     (info.provenance.time, info.order)
 }
 
-/// Where each blob is used: (path, introducing commit), the earliest commit per path.
-pub(super) type BlobUses = OidMap<Vec<(String, Oid)>>;
+/// One use of a blob: its path (interned, see [`Paths`](super::walklog::Paths)) and the
+/// earliest commit that introduced it there.
+pub(super) type Use = (u32, Oid);
 
-pub(super) fn record_use(uses: &mut BlobUses, infos: &OidMap<CommitInfo>, blob: Oid, path: String, commit: Oid) {
+/// Where each blob is used, the earliest commit per path.
+pub(super) type BlobUses = OidMap<Vec<Use>>;
+
+pub(super) fn record_use(uses: &mut BlobUses, infos: &OidMap<CommitInfo>, blob: Oid, path: u32, commit: Oid) {
     let list = uses.entry(blob).or_default();
     match list.iter_mut().find(|(p, _)| *p == path) {
         Some(entry) => {
@@ -223,7 +227,7 @@ pub(super) fn record_base(bases: &mut OidMap<Base>, blob: Oid, old: Option<Oid>)
 /// in this run (not allowlisted away), so that its lines were covered; the links cannot form a
 /// cycle (a base appears in history before every version built on it), and any that did would be
 /// broken by [`version_chains`].
-pub(super) fn base_links(blobs: &[(Oid, Vec<(String, Oid)>)], bases: &OidMap<Base>) -> OidMap<Oid> {
+pub(super) fn base_links(blobs: &[(Oid, Vec<Use>)], bases: &OidMap<Base>) -> OidMap<Oid> {
     let scanned: OidSet = blobs.iter().map(|(b, _)| *b).collect();
     blobs
         .iter()
@@ -238,7 +242,7 @@ pub(super) fn base_links(blobs: &[(Oid, Vec<(String, Oid)>)], bases: &OidMap<Bas
 /// built on it, depth first), so that a version's base is usually the text read just before it.
 /// Links that do not lead back to a root (impossible in a well-formed history) are dropped: those
 /// blobs are scanned whole.
-pub(super) fn version_chains(blobs: &[(Oid, Vec<(String, Oid)>)], base_of: &mut OidMap<Oid>) -> Vec<Vec<usize>> {
+pub(super) fn version_chains(blobs: &[(Oid, Vec<Use>)], base_of: &mut OidMap<Oid>) -> Vec<Vec<usize>> {
     let index: OidMap<usize> = blobs.iter().enumerate().map(|(i, (b, _))| (*b, i)).collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); blobs.len()];
     for (i, (b, _)) in blobs.iter().enumerate() {
@@ -304,7 +308,7 @@ mod tests {
 
     #[test]
     fn version_chains_put_each_base_before_what_is_built_on_it_and_break_cycles() {
-        let blobs: Vec<(Oid, Vec<(String, Oid)>)> = (1..=6).map(|n| (oid(n), Vec::new())).collect();
+        let blobs: Vec<(Oid, Vec<Use>)> = (1..=6).map(|n| (oid(n), Vec::new())).collect();
         // 1 <- 2 <- 3, 1 <- 4; 5 <-> 6 is a cycle (impossible in a real history).
         let mut base_of: OidMap<Oid> =
             [(oid(2), oid(1)), (oid(3), oid(2)), (oid(4), oid(1)), (oid(5), oid(6)), (oid(6), oid(5))]

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::blobs::{
     base_links, first_key, needle, read_text, relabel, scan_blob, version_chains, BlobScan, BlobText, BlobUses, Text,
+    Use,
 };
 use super::cache::{carried_key, CarriedKey, Entry, ScanCache};
 use super::carried::{sets_of, Lineage};
@@ -24,8 +25,8 @@ use crate::error::Result;
 use crate::finding::{SkipReason, Skipped};
 use crate::source::tree;
 
-/// Unique blobs with their (path, introducing commit) uses, the earliest first.
-type BlobList = Vec<(Oid, Vec<(String, Oid)>)>;
+/// Unique blobs with their uses, the earliest first.
+type BlobList = Vec<(Oid, Vec<Use>)>;
 
 /// For a blob used under paths of different classes (see [`BlobSink::path_class`]: a `.npmrc`
 /// and a `notes.txt`), its uses grouped by class, as indices into its use list, the class of its
@@ -50,10 +51,11 @@ where
         return Ok(out);
     }
     let sink = make_sink();
-    let mut blobs = drop_allowlisted(uses, &infos, &sink, shard, &mut out);
+    let mut blobs = drop_allowlisted(uses, (&infos, &paths), &sink, shard, &mut out);
     // Versions of one path next to each other: the pack's delta chains stay in libgit2's cache.
-    pool.install(|| blobs.par_sort_unstable_by(|(a, la), (b, lb)| la[0].0.cmp(&lb[0].0).then(a.cmp(b))));
-    let groups = path_groups(&blobs, &sink, shard);
+    let name = |list: &[Use]| paths.name(list[0].0);
+    pool.install(|| blobs.par_sort_unstable_by(|(a, la), (b, lb)| name(la).cmp(name(lb)).then(a.cmp(b))));
+    let groups = path_groups(&blobs, &sink, shard, &paths);
     let mut base_of = base_links(&blobs, &bases);
     let mut tasks = version_chains(&blobs, &mut base_of);
     if let Some(shard) = shard {
@@ -70,6 +72,7 @@ where
         git_dir: &git_dir,
         blobs: &blobs,
         groups: &groups,
+        paths: &paths,
         infos: &infos,
         base_of: &base_of,
         max,
@@ -79,8 +82,9 @@ where
     };
     let scanned = pool.install(|| scan.run(&tasks, &make_sink));
     phase(&clock, "scan");
-    let entries = cache.map(|_| cache_entries(&scanned, &blobs, &groups, &base_of));
-    let best = earliest_findings(scanned, (&blobs, &groups), &infos, &sink, &cancel, &mut out);
+    let entries = cache.map(|_| cache_entries(&scanned, (&blobs, &groups, &paths), &base_of));
+    scanned.count_clean(&cancel, &mut out);
+    let best = earliest_findings(scanned.full, (&blobs, &groups, &paths), &infos, &sink, &cancel, &mut out);
     let best: Vec<BestFinding> = best.into_values().collect();
     let wanted: Vec<Carrier<'_>> = best
         .iter()
@@ -118,8 +122,8 @@ where
 
 /// Groups the uses of each blob by path class (see [`PathGroups`]); only blobs with several
 /// paths, and in a sharded scan only the shard's own, are looked at.
-fn path_groups(blobs: &BlobList, sink: &dyn BlobSink, shard: Option<Shard>) -> Vec<PathGroups> {
-    let mut classes: HashMap<&str, Vec<u32>> = HashMap::new();
+fn path_groups(blobs: &BlobList, sink: &dyn BlobSink, shard: Option<Shard>, paths: &Paths) -> Vec<PathGroups> {
+    let mut classes: HashMap<u32, Vec<u32>> = HashMap::new();
     blobs
         .iter()
         .map(|(blob, list)| {
@@ -127,8 +131,8 @@ fn path_groups(blobs: &BlobList, sink: &dyn BlobSink, shard: Option<Shard>) -> V
                 return Vec::new();
             }
             let mut seen: Vec<(Vec<u32>, Vec<usize>)> = Vec::new();
-            for (j, (path, _)) in list.iter().enumerate() {
-                let class = classes.entry(path.as_str()).or_insert_with(|| sink.path_class(path));
+            for (j, &(path, _)) in list.iter().enumerate() {
+                let class = classes.entry(path).or_insert_with(|| sink.path_class(paths.name(path)));
                 match seen.iter_mut().find(|(c, _)| c == class) {
                     Some((_, g)) => g.push(j),
                     None => seen.push((class.clone(), vec![j])),
@@ -144,45 +148,89 @@ fn path_groups(blobs: &BlobList, sink: &dyn BlobSink, shard: Option<Shard>) -> V
 
 /// The path a blob's cache entry is keyed by: its first path, or for a blob scanned once per
 /// path class, the first path of each class.
-fn cache_path(list: &[(String, Oid)], groups: &PathGroups) -> String {
+fn cache_path(list: &[Use], groups: &PathGroups, paths: &Paths) -> String {
     if groups.is_empty() {
-        return list[0].0.clone();
+        return paths.name(list[0].0).to_string();
     }
-    groups.iter().map(|g| list[g[0]].0.as_str()).collect::<Vec<&str>>().join("\0")
+    groups.iter().map(|g| paths.name(list[g[0]].0)).collect::<Vec<&str>>().join("\0")
 }
 
 /// The cache entries of every blob of this scan that found nothing (see [`ScanCache::entry`]).
 fn cache_entries(
-    scanned: &[(usize, Vec<BlobScan>)],
-    blobs: &BlobList,
-    groups: &[PathGroups],
+    scanned: &Results,
+    (blobs, groups, paths): (&BlobList, &[PathGroups], &Paths),
     base_of: &OidMap<Oid>,
 ) -> Vec<(Oid, Entry)> {
-    scanned
-        .iter()
-        .filter(|(_, s)| s.iter().all(|s| s.scanned.hits.is_empty()))
-        .filter_map(|(i, s)| {
-            let (blob, list) = &blobs[*i];
-            let path = cache_path(list, &groups[*i]);
-            ScanCache::entry(base_of.get(blob).copied(), &path, &s.first()?.scanned).map(|e| (*blob, e))
-        })
-        .collect()
+    let entry = |i: usize, s: &Scanned| {
+        let (blob, list) = &blobs[i];
+        let path = cache_path(list, &groups[i], paths);
+        ScanCache::entry(base_of.get(blob).copied(), &path, s).map(|e| (*blob, e))
+    };
+    let clean = scanned.clean.iter();
+    let mut entries: Vec<(Oid, Entry)> = clean
+        .filter_map(|&(i, bytes, suppressed)| entry(i, &Scanned { bytes, suppressed, ..Scanned::default() }))
+        .collect();
+    let full = scanned.full.iter().filter(|(_, s)| s.iter().all(|s| s.scanned.hits.is_empty()));
+    entries.extend(full.filter_map(|(i, s)| entry(*i, &s.first()?.scanned)));
+    entries
+}
+
+/// What the blob scan gave: the results that matter one by one (hits, skips), and for the blobs
+/// whose every scan found nothing (most of them), only their counts.
+#[derive(Default)]
+struct Results {
+    /// (blob index, one result per scan of it), in task order.
+    full: Vec<(usize, Vec<BlobScan>)>,
+    /// (blob index, bytes, matches suppressed).
+    clean: Vec<(usize, u64, u64)>,
+}
+
+impl Results {
+    fn add(mut self, done: Vec<(usize, Vec<BlobScan>)>) -> Results {
+        for (i, scans) in done {
+            if scans.iter().all(|s| s.scanned.hits.is_empty() && s.scanned.skipped.is_none()) {
+                let bytes = scans.first().map_or(0, |s| s.scanned.bytes);
+                self.clean.push((i, bytes, scans.iter().map(|s| s.scanned.suppressed).max().unwrap_or(0)));
+            } else {
+                self.full.push((i, scans));
+            }
+        }
+        self
+    }
+
+    fn join(mut self, other: Results) -> Results {
+        self.full.extend(other.full);
+        self.clean.extend(other.clean);
+        self
+    }
+
+    /// Counts the clean blobs as scanned (one left unread by a cancelled scan is not).
+    fn count_clean(&self, cancel: &Cancel, out: &mut Collected) {
+        for &(_, bytes, suppressed) in &self.clean {
+            if cancel.is_cancelled() && bytes == 0 {
+                continue;
+            }
+            out.files_scanned += 1;
+            out.bytes_scanned += bytes;
+            out.suppressed += suppressed;
+        }
+    }
 }
 
 /// The blob list without allowlisted paths: a blob used only under allowlisted paths is counted
 /// as skipped (by the shard that owns it). Each blob's uses are sorted earliest commit first.
 fn drop_allowlisted(
     uses: BlobUses,
-    infos: &OidMap<CommitInfo>,
+    (infos, paths): (&OidMap<CommitInfo>, &Paths),
     sink: &dyn BlobSink,
     shard: Option<Shard>,
     out: &mut Collected,
 ) -> BlobList {
     let mut blobs: BlobList = Vec::with_capacity(uses.len());
     for (blob, mut list) in uses {
-        if list.iter().any(|(p, _)| sink.excludes(p)) {
-            let first_path = list.first().map(|(p, _)| p.clone()).unwrap_or_default();
-            list.retain(|(p, _)| !sink.excludes(p));
+        if list.iter().any(|&(p, _)| sink.excludes(paths.name(p))) {
+            let first_path = list.first().map(|&(p, _)| paths.name(p).to_string()).unwrap_or_default();
+            list.retain(|&(p, _)| !sink.excludes(paths.name(p)));
             if list.is_empty() {
                 if shard.is_some_and(|s| !s.owns(blob)) {
                     continue;
@@ -196,8 +244,10 @@ fn drop_allowlisted(
             }
         }
         if list.len() > 1 {
-            list.sort_by(|(p, c), (q, d)| (infos.get(c).map(first_key), p).cmp(&(infos.get(d).map(first_key), q)));
+            let key = |&(p, c): &Use| (infos.get(&c).map(first_key), paths.name(p));
+            list.sort_by(|a, b| key(a).cmp(&key(b)));
         }
+        list.shrink_to_fit();
         blobs.push((blob, list));
     }
     blobs
@@ -208,6 +258,7 @@ struct ScanTasks<'a> {
     git_dir: &'a Path,
     blobs: &'a BlobList,
     groups: &'a [PathGroups],
+    paths: &'a Paths,
     infos: &'a OidMap<CommitInfo>,
     base_of: &'a OidMap<Oid>,
     max: u64,
@@ -218,18 +269,14 @@ struct ScanTasks<'a> {
 
 impl ScanTasks<'_> {
     /// Scans each unique blob once per class of its paths, in parallel: each task walks versions
-    /// of a path, each scanned for the lines its base version lacks. Returns (blob index,
-    /// results) pairs: one result per [`PathGroups`] group, or one for all its paths.
-    fn run<S: BlobSink, F: Fn() -> S + Sync>(
-        &self,
-        tasks: &[Vec<usize>],
-        make_sink: &F,
-    ) -> Vec<(usize, Vec<BlobScan>)> {
+    /// of a path, each scanned for the lines its base version lacks. Each blob has one result
+    /// per [`PathGroups`] group, or one for all its paths.
+    fn run<S: BlobSink, F: Fn() -> S + Sync>(&self, tasks: &[Vec<usize>], make_sink: &F) -> Results {
         tasks
             .par_iter()
             .map_init(|| (reopen(self.git_dir), make_sink()), |(repo, sink), task| self.task(repo.as_ref(), sink, task))
-            .flatten_iter()
-            .collect()
+            .fold(Results::default, Results::add)
+            .reduce(Results::default, Results::join)
     }
 
     fn task(&self, repo: Option<&Repository>, sink: &mut dyn BlobSink, task: &[usize]) -> Vec<(usize, Vec<BlobScan>)> {
@@ -238,8 +285,8 @@ impl ScanTasks<'_> {
         let mut prev: Option<(Oid, Text<'_>)> = None;
         for &i in task {
             let (blob, list) = &self.blobs[i];
-            let (path, commit) = &list[0];
-            let provenance = self.infos.get(commit).map(|c| &c.provenance);
+            let (path, commit) = (self.paths.name(list[0].0), list[0].1);
+            let provenance = self.infos.get(&commit).map(|c| &c.provenance);
             let Some(r) = repo else {
                 let why = format!("blob {blob}: cannot open repository");
                 done.push((
@@ -254,7 +301,7 @@ impl ScanTasks<'_> {
             }
             let groups = &self.groups[i];
             let cached = self.cache.and_then(|c| {
-                let key = if groups.is_empty() { None } else { Some(cache_path(list, groups)) };
+                let key = if groups.is_empty() { None } else { Some(cache_path(list, groups, self.paths)) };
                 c.lookup(*blob, self.base_of.get(blob).copied(), key.as_deref().unwrap_or(path))
             });
             if let Some(scanned) = cached {
@@ -278,8 +325,8 @@ impl ScanTasks<'_> {
             let mut scans = vec![res];
             if scans[0].scanned.skipped.is_none() {
                 for g in groups.iter().skip(1) {
-                    let (path, commit) = &list[g[0]];
-                    let origin = Origin { path, provenance: self.infos.get(commit).map(|c| &c.provenance) };
+                    let (path, commit) = (self.paths.name(list[g[0]].0), list[g[0]].1);
+                    let origin = Origin { path, provenance: self.infos.get(&commit).map(|c| &c.provenance) };
                     scans.push(match &text {
                         Some(t) => scan_text(sink, t.bytes(), origin, base),
                         None => scan_blob(r, sink, *blob, origin, self.max, base).0,
@@ -318,7 +365,7 @@ struct BestFinding {
 /// only; the counts are those of its first scan.
 fn earliest_findings(
     scanned: Vec<(usize, Vec<BlobScan>)>,
-    (blobs, groups): (&BlobList, &[PathGroups]),
+    (blobs, groups, paths): (&BlobList, &[PathGroups], &Paths),
     infos: &OidMap<CommitInfo>,
     sink: &dyn BlobSink,
     cancel: &Cancel,
@@ -329,7 +376,11 @@ fn earliest_findings(
         let (blob, list) = &blobs[i];
         let Some(first) = scans.first() else { continue };
         if let Some((reason, detail)) = &first.scanned.skipped {
-            out.skipped.push(Skipped { path: list[0].0.clone(), reason: *reason, detail: detail.clone() });
+            out.skipped.push(Skipped {
+                path: paths.name(list[0].0).to_string(),
+                reason: *reason,
+                detail: detail.clone(),
+            });
             continue;
         }
         if cancel.is_cancelled() && first.scanned.bytes == 0 && scans.iter().all(|s| s.scanned.hits.is_empty()) {
@@ -341,7 +392,7 @@ fn earliest_findings(
         let whole: Vec<usize> = (0..list.len()).collect();
         for (k, BlobScan { scanned: res, needles }) in scans.iter().enumerate() {
             let uses = if scans.len() == 1 { &whole } else { &groups[i][k] };
-            let uses: Vec<&(String, Oid)> = uses.iter().map(|&j| &list[j]).collect();
+            let uses: Vec<(&str, Oid)> = uses.iter().map(|&j| (paths.name(list[j].0), list[j].1)).collect();
             add_hits(&mut best, (*blob, &uses), res, needles, infos, sink);
         }
     }
@@ -352,21 +403,21 @@ fn earliest_findings(
 /// was scanned as; the others drop what the allowlist suppresses at their path).
 fn add_hits(
     best: &mut HashMap<(String, [u8; 32]), BestFinding>,
-    (blob, uses): (Oid, &[&(String, Oid)]),
+    (blob, uses): (Oid, &[(&str, Oid)]),
     res: &Scanned,
     needles: &[Vec<u8>],
     infos: &OidMap<CommitInfo>,
     sink: &dyn BlobSink,
 ) {
-    let Some(scanned_as) = uses.first().map(|(p, _)| p) else { return };
+    let Some(scanned_as) = uses.first().map(|&(p, _)| p) else { return };
     for (hi, h) in res.hits.iter().enumerate() {
         for &(path, commit) in uses {
-            let Some(info) = infos.get(commit) else { continue };
+            let Some(info) = infos.get(&commit) else { continue };
             if path != scanned_as && sink.suppresses_path(&h.finding.rule_id, path) {
                 continue;
             }
             let key = first_key(info);
-            match best.get_mut(&(path.clone(), h.digest)) {
+            match best.get_mut(&(path.to_string(), h.digest)) {
                 Some(b) => {
                     b.blobs.insert(blob);
                     if let Some(n) = needles.get(hi) {
@@ -386,7 +437,7 @@ fn add_hits(
                         blobs: OidSet::from_iter([blob]),
                         needles: needles.get(hi).cloned().into_iter().collect(),
                     };
-                    best.insert((path.clone(), h.digest), b);
+                    best.insert((path.to_string(), h.digest), b);
                 }
             }
         }

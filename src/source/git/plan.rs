@@ -179,7 +179,7 @@ fn index(commits: &[Oid], records: &mut [Record], paths: &Paths) -> Indexed {
             match s.kind {
                 ChangeKind::File => {
                     record_base(&mut bases, s.blob, s.old);
-                    record_use(&mut uses, &infos, s.blob, path.to_string(), *oid);
+                    record_use(&mut uses, &infos, s.blob, s.path, *oid);
                 }
                 ChangeKind::Symlink => {
                     special.entry(path.to_string()).or_insert(SkipReason::Symlink);
