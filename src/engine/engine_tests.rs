@@ -392,3 +392,19 @@ fn a_kubernetes_secret_is_read_in_any_order_and_as_a_block_scalar() {
     let two = format!("kind: ConfigMap\ndata:\n  api-key: {value}\n---\nkind: Secret\nmetadata:\n  name: x\n");
     assert!(!ids(&e, two.as_bytes()).contains(&"kubernetes-secret-data".to_string()));
 }
+
+#[test]
+fn a_quoted_generic_value_is_a_secret_up_to_512_characters() {
+    // The generic rule's regex leaves a quoted value's length open (a bounded repeat of 512 made
+    // its automaton twice as big); the secret model bounds it instead, with the same result.
+    let e = Engine::new(crate::rules::builtin().expect("built-in rules")).expect("engine");
+    let mut rng = crate::testutil::XorShift::new(0x2545_f491_4f6c_dd1d);
+    let alphabet = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    for (len, found) in [(40, true), (512, true), (513, false), (2000, false)] {
+        let value: String =
+            (0..len).map(|_| char::from(alphabet[(rng.next() % alphabet.len() as u64) as usize])).collect();
+        let line = format!("session_token = \"{value}\"\n");
+        let got = ids(&e, line.as_bytes()).contains(&"generic-secret-assignment".to_string());
+        assert_eq!(got, found, "a quoted value of {len} characters");
+    }
+}

@@ -412,7 +412,7 @@ fn quoted(a: &Assignment<'_>) -> bool {
 fn secret_fits(s: &str) -> bool {
     let escaped =
         s.as_bytes().windows(2).any(|w| w[0] == b'\\' && matches!(w[1], b'0' | b'n' | b'r' | b't' | b'x' | b'u'));
-    if s.len() < 8 || s.contains(' ') || escaped || !s.bytes().all(|b| b.is_ascii_graphic()) {
+    if !(8..=512).contains(&s.len()) || s.contains(' ') || escaped || !s.bytes().all(|b| b.is_ascii_graphic()) {
         return false;
     }
     if is_placeholder_with(s, SECRET_PLACEHOLDER_PARTS) || is_member_access(s) {
