@@ -418,12 +418,12 @@ fn secret_fits(s: &str) -> bool {
     if is_placeholder_with(s, SECRET_PLACEHOLDER_PARTS) || is_member_access(s) {
         return false;
     }
-    if is_uuid(s) || (s.len() >= 16 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
-        // Hex and UUID values are tokens of many providers; the key says this one is a secret.
-        return distinct_bytes(s.as_bytes()) >= 6 && !is_mixed_case_hex(s);
-    }
     if is_mixed_case_hex(s) {
         return false;
+    }
+    if is_uuid(s) || (s.len() >= 16 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
+        // Hex and UUID values are tokens of many providers; the key says this one is a secret.
+        return distinct_bytes(s.as_bytes()) >= 6;
     }
     if is_value_noise(s) {
         return false;

@@ -43,3 +43,11 @@ impl PathLimits {
         }
     }
 }
+
+impl super::Engine {
+    /// Whether a rule without keywords (one that reads every file its path names) runs at `path`:
+    /// such a file is scanned even when it is binary.
+    pub fn reads_whole_file(&self, path: &str) -> bool {
+        self.path_only.iter().any(|&ri| self.paths.allows(&self.rules, ri, Some(path)))
+    }
+}

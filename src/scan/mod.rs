@@ -488,9 +488,7 @@ impl BlobSink for ScanSink<'_> {
     }
 
     fn reads_binary(&self, path: &str) -> bool {
-        let rules = self.scanner.engine.rules();
-        let class = self.scanner.engine.path_class(path);
-        class.iter().any(|&ri| rules.get(ri as usize).is_some_and(|r| r.keywords.is_empty()))
+        self.scanner.engine.reads_whole_file(path)
     }
 
     fn path_class(&self, path: &str) -> Vec<u32> {
