@@ -91,7 +91,7 @@ fn pem_body(secret: &[u8]) -> bool {
     let mut body = String::new();
     let mut inside = false;
     for line in text.lines() {
-        let line = line.trim().trim_matches(|c| c == '"' || c == '\'' || c == ',');
+        let line = unconcatenated(line.trim()).trim_matches(|c| c == '"' || c == '\'' || c == ',');
         if line.starts_with("-----BEGIN") {
             inside = true;
             continue;
@@ -112,6 +112,14 @@ fn pem_body(secret: &[u8]) -> bool {
         Ok(bytes) => bytes.len() >= 64 && distinct(&bytes) > 16,
         Err(_) => false,
     }
+}
+
+/// A line of a key written as concatenated string literals (`"MIIE…" +` in Java, C# or
+/// JavaScript, `+ "MIIE…"`), without the `+`. A `+` that is not next to a quote is base64.
+fn unconcatenated(line: &str) -> &str {
+    let quoted = |l: &str| l.starts_with(['"', '\'']) && l.ends_with(['"', '\'']);
+    let line = line.strip_suffix('+').map(str::trim_end).filter(|l| quoted(l)).unwrap_or(line);
+    line.strip_prefix('+').map(str::trim_start).filter(|l| quoted(l)).unwrap_or(line)
 }
 
 fn distinct(bytes: &[u8]) -> usize {
@@ -157,5 +165,23 @@ mod tests {
         let key = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----");
         assert!(validate(Checksum::PemBody, key.as_bytes()));
         assert!(!validate(Checksum::PemBody, b"-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----"));
+    }
+
+    #[test]
+    fn pem_body_written_as_concatenated_strings() {
+        let body = STANDARD.encode((0u8..=255).rev().collect::<Vec<u8>>());
+        let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("base64")).collect();
+        let java = format!(
+            "\"-----BEGIN RSA PRIVATE KEY-----\\n\" +\n{}\n\"-----END RSA PRIVATE KEY-----\"",
+            lines.iter().map(|l| format!("\"{l}\\n\" +")).collect::<Vec<_>>().join("\n")
+        );
+        assert!(validate(Checksum::PemBody, java.as_bytes()), "{java}");
+        let leading = format!(
+            "\"-----BEGIN RSA PRIVATE KEY-----\"\n{}\n+ \"-----END RSA PRIVATE KEY-----\"",
+            lines.iter().map(|l| format!("+ \"{l}\"")).collect::<Vec<_>>().join("\n")
+        );
+        assert!(validate(Checksum::PemBody, leading.as_bytes()), "{leading}");
+        // A body line that ends in `+` is base64, kept whole.
+        assert_eq!(unconcatenated("MIIEowIBAAKCAQEA+"), "MIIEowIBAAKCAQEA+");
     }
 }

@@ -9,6 +9,9 @@
 use super::expr::{is_email, is_followed_by_prose, is_member_access};
 use super::keyname::{head_words, key_stands_as_key, key_words, line_qualifier, names_a_password, names_a_secret};
 use super::words::*;
+use template::{has_ascending_run, has_template, letters_beside_typed_runs};
+
+mod template;
 
 /// Whether `secret` is a placeholder rather than a secret, or a documented example key (see
 /// `examples`).
@@ -20,8 +23,14 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// that names its provider and a secret word (`KUCOIN_API_SECRET=…`): there a typed run
 /// (`123456`, `abcdef`, `qwerty`) does not make the value a placeholder, since the slot already
 /// says what the value is, while placeholder words, templates, masks and documented keys still do.
+///
+/// A password rule's slot is named too (a key that names a password, a URL's user information, a
+/// password option): there a typed run is what weak passwords are made of (`abuser123456`), and
+/// the password model judges it (see `is_password_placeholder`).
 pub fn is_placeholder_for(rule: &crate::rules::Rule, secret: &[u8]) -> bool {
-    is_placeholder_in_slot(secret, rule.tags.iter().any(|t| t == "provider-context"))
+    use crate::rules::ValueModel;
+    let password_slot = matches!(rule.model, Some(ValueModel::Password | ValueModel::Credential));
+    is_placeholder_in_slot(secret, password_slot || rule.tags.iter().any(|t| t == "provider-context"))
 }
 
 fn is_placeholder_in_slot(secret: &[u8], named_slot: bool) -> bool {
@@ -41,91 +50,8 @@ fn is_placeholder_in_slot(secret: &[u8], named_slot: bool) -> bool {
         || has_template(secret)
 }
 
-/// Whether `s` is, or holds, a template slot: `<password>`, `sk_live_<key>`, `</x>`, `<%= … %>`,
-/// `${VAR}`, `${VAR:-x}`, `{{ .Values.token }}`, `%(name)s`, `Bearer %s`. Each is judged as a
-/// whole, so that a random value that merely contains `<`, `>`, `{{`, `${` or `%s` (a WordPress
-/// salt of 64 printable characters often does) is not taken for a template.
-fn has_template(s: &[u8]) -> bool {
-    (0..s.len()).any(|i| {
-        let before = i.checked_sub(1).map(|j| s[j]);
-        match &s[i..] {
-            [b'<', b'/', rest @ ..] => ident_len(rest) > 0 && rest.get(ident_len(rest)) == Some(&b'>'),
-            [b'<', b'%', rest @ ..] => rest.windows(2).any(|w| w == b"%>"),
-            [b'<', rest @ ..] => rest.iter().position(|&b| b == b'>').is_some_and(|end| is_word_slot(&rest[..end])),
-            // `${VAR}`, `${VAR:-default}`, `${env.VAR}`.
-            [b'$', b'{', rest @ ..] => {
-                let n = ident_len(rest);
-                n > 0 && matches!(rest.get(n), Some(b'}' | b':' | b'-' | b'.' | b'?' | b'='))
-            }
-            // `{{ x }}`, `{{.Values.token}}`, `{{ secrets.TOKEN | default('') }}`.
-            [b'{', b'{', rest @ ..] => rest.windows(2).position(|w| w == b"}}").is_some_and(|end| {
-                let inner = &rest[..end];
-                let words = inner.split(|&b| !b.is_ascii_alphanumeric() && b != b'_').filter(|w| !w.is_empty());
-                inner.iter().all(|&b| b.is_ascii_alphanumeric() || b" _.,|-'\"()$".contains(&b))
-                    && words.clone().count() >= 1
-                    && words.clone().all(|w| is_word_slot(w) || w.iter().all(u8::is_ascii_digit))
-            }),
-            // `%(name)s`; `%s` or `%d` standing apart from letters and digits (`Bearer %s`).
-            [b'%', b'(', rest @ ..] => {
-                let n = ident_len(rest);
-                n > 0 && rest.get(n) == Some(&b')') && rest.get(n + 1).is_some_and(u8::is_ascii_alphabetic)
-            }
-            [b'%', b's' | b'd', rest @ ..] => {
-                !before.is_some_and(|b| b.is_ascii_alphanumeric())
-                    && !rest.first().is_some_and(|b| b.is_ascii_alphanumeric())
-            }
-            _ => false,
-        }
-    })
-}
-
-/// The length of the identifier at the start of `t` (a letter or `_` first).
-fn ident_len(t: &[u8]) -> usize {
-    match t.first() {
-        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
-            t.iter().take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_').count()
-        }
-        _ => 0,
-    }
-}
-
-/// Whether `t` is what a person writes in a slot: words of one case each (`password`, `YOUR_TOKEN`,
-/// `your token`, `db-password`, `Values.apiToken`), not random letters (`sDguPd`).
-fn is_word_slot(t: &[u8]) -> bool {
-    let parts: Vec<&[u8]> =
-        t.split(|&b| matches!(b, b' ' | b'_' | b'-' | b'.' | b':')).filter(|p| !p.is_empty()).collect();
-    let letters = t.iter().filter(|b| b.is_ascii_alphabetic()).count();
-    letters >= 3
-        && !parts.is_empty()
-        && parts.iter().all(|p| {
-            let word = p.iter().rposition(|b| !b.is_ascii_digit()).map_or(&p[..0], |k| &p[..=k]);
-            // Words: lower, UPPER, Capitalized, or camelCase with one hump (`apiKey`), digits after.
-            let humps = word.windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count();
-            let rest_lower = word.iter().skip(1).filter(|b| b.is_ascii_uppercase()).count() <= humps;
-            word.iter().all(u8::is_ascii_alphabetic)
-                && (word.iter().all(u8::is_ascii_uppercase) || (humps <= 1 && rest_lower))
-        })
-}
-
-/// Whether `s` holds `n` consecutive ascending letters or digits (`bcdefg`, `345678`): typed by
-/// a person, and about one chance in 62^5 per position in a random token.
-fn has_ascending_run(s: &[u8], n: usize) -> bool {
-    let mut run = 1;
-    for w in s.windows(2) {
-        if w[0].is_ascii_alphanumeric() && w[1] == w[0].wrapping_add(1) && w[1].is_ascii_alphanumeric() {
-            run += 1;
-            if run >= n {
-                return true;
-            }
-        } else {
-            run = 1;
-        }
-    }
-    false
-}
-
-/// Password hashes in the formats of Django, passlib, crypt(3) and bcrypt: a stored hash is not a
-/// credential a scanner should report as one.
+/// Password hashes in the formats of Django, passlib, crypt(3), bcrypt and Cisco, and Django's
+/// unusable-password mark: a stored hash is not a credential a scanner should report as one.
 fn is_password_hash(s: &str) -> bool {
     const DJANGO: &[&str] = &[
         "pbkdf2_sha256$",
@@ -140,8 +66,15 @@ fn is_password_hash(s: &str) -> bool {
         "unsalted_sha1$",
         "crypt$",
     ];
-    const CRYPT: &[&str] = &["$2a$", "$2b$", "$2y$", "$argon2", "$1$", "$5$", "$6$", "$scrypt$", "$pbkdf2"];
-    DJANGO.iter().chain(CRYPT).any(|p| s.starts_with(p))
+    const CRYPT: &[&str] =
+        &["$2a$", "$2b$", "$2y$", "$argon2", "$1$", "$5$", "$6$", "$8$", "$9$", "$scrypt$", "$pbkdf2"];
+    DJANGO.iter().chain(CRYPT).any(|p| s.starts_with(p)) || is_django_unusable_password(s)
+}
+
+/// Django's mark of a user without a usable password: `!` and 40 random letters and digits
+/// (`UNUSABLE_PASSWORD_PREFIX`, `UNUSABLE_PASSWORD_SUFFIX_LENGTH`), stored where the hash would be.
+fn is_django_unusable_password(s: &str) -> bool {
+    s.strip_prefix('!').is_some_and(|rest| rest.len() == 40 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// `CONSTANT_CASE` or `snake_case` identifiers, digits allowed: names, not secrets.
@@ -269,9 +202,11 @@ pub struct Assignment<'a> {
     pub path: Option<&'a str>,
 }
 
-/// Whether `value` is, or holds, a placeholder word (`changeme`, `p@ssw0rd`, `superS3cret`).
+/// Whether `value` is, or holds, a placeholder word (`changeme`, `p@ssw0rd`, `superS3cret`), or
+/// is made of typed runs alone (`abcd1234`, `qwer1990!`; see [`TYPED_RUN_PARTS`]).
 fn is_password_placeholder(value: &str) -> bool {
     is_placeholder_with(value, PASSWORD_PLACEHOLDER_PARTS)
+        || (is_placeholder_with(value, TYPED_RUN_PARTS) && letters_beside_typed_runs(value) < 3)
 }
 
 /// [`is_password_placeholder`] with the given substrings.

@@ -65,6 +65,43 @@ fn random_wordpress_salts_are_not_placeholders() {
 }
 
 #[test]
+fn django_secret_keys_with_a_printf_slot_are_not_templates() {
+    // Django draws SECRET_KEY from `a-z0-9!@#$%^&*(-_=+)`: `%s` and `%d` turn up in generated
+    // keys. In a value that long without a space they are not a format string's slots.
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)";
+    let mut rng = crate::testutil::XorShift::new(0x3c6e_f372_fe94_f82bu64);
+    let mut keys = 0;
+    while keys < 50 {
+        let key: Vec<u8> = (0..50).map(|_| ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize]).collect();
+        if key.windows(2).any(|w| w == b"%s" || w == b"%d") {
+            keys += 1;
+            assert!(!has_template(&key), "{}", String::from_utf8_lossy(&key));
+        }
+    }
+    for p in [
+        "Bearer %s",
+        "token_%s",
+        "%s:%s",
+        "https://%s@api.internal.net/v1/%d",
+        "Authorization: Token %s for the account",
+    ] {
+        assert!(has_template(p.as_bytes()), "{p}");
+    }
+}
+
+#[test]
+fn django_unusable_password_mark_is_no_secret() {
+    use crate::rules::ValueModel::{Password, Secret};
+    let mark = "!UckdeIhrtqUKUCga9hFj4mEi7Nz3YhZmxwdCIysK";
+    let line = format!("\"password\": \"{mark}\"");
+    assert!(!fits(Secret, &line, mark, "users.json"));
+    assert!(!fits(Password, &line, mark, "users.json"));
+    // One character more or less is not Django's mark.
+    let longer = format!("{mark}x");
+    assert!(fits(Secret, &format!("\"password\": \"{longer}\""), &longer, "users.json"));
+}
+
+#[test]
 fn generated_paths() {
     assert!(is_generated_path("web/package-lock.json"));
     assert!(is_generated_path("go.sum"));
@@ -209,6 +246,25 @@ fn password_model_reports_weak_passwords_but_not_placeholders() {
     ] {
         assert!(!fits(Password, line, value, path), "{line}");
     }
+}
+
+#[test]
+fn a_weak_password_with_a_typed_run_is_reported_a_typed_run_alone_is_not() {
+    use crate::rules::ValueModel::Password;
+    // A word and a typed run: the weak passwords people use.
+    for (line, value) in [("password = 'lantern123456'", "lantern123456"), ("DB_PASS=Harbor1234!", "Harbor1234!")] {
+        assert!(fits(Password, line, value, "settings.py"), "{line}");
+    }
+    // Typed runs, digits and marks and nothing else: what documentation writes in the slot.
+    for (line, value) in [
+        ("password = 'abcd1234'", "abcd1234"),
+        ("password = 'Qwer1990asdf!'", "Qwer1990asdf!"),
+        ("DB_PASS=12345678", "12345678"),
+    ] {
+        assert!(!fits(Password, line, value, "settings.py"), "{line}");
+    }
+    assert_eq!(letters_beside_typed_runs("lantern123456"), 7);
+    assert_eq!(letters_beside_typed_runs("Qwer1990asdf!"), 0);
 }
 
 #[test]

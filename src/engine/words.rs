@@ -323,15 +323,29 @@ pub(super) const PASSWORD_PLACEHOLDER_PARTS: &[&str] = &[
     "demo",
     "pass123",
     "pass1234",
-    "abcd",
-    "1234",
-    "qwer",
-    "asdf",
     "something",
     // Words that say the value does not work.
     "incorrect",
     "invalid",
     "wrong",
+];
+
+/// Typed runs (lowercase) that make a password a placeholder when nothing but typed runs, digits
+/// and marks is left around them (`abcd1234`, `qwer1990!`, `asdf`): a password made of a word and
+/// a typed run (`abuser123456`, `Summer1234`) is a weak password, which the password rules exist
+/// to report.
+pub(super) const TYPED_RUN_PARTS: &[&str] = &["abcd", "1234", "qwer", "asdf"];
+
+/// Rows of keys and runs of letters and digits that a person types in order; any 3 or more
+/// characters of one, in order, are a typed run.
+pub(super) const TYPED_ROWS: &[&str] = &[
+    "1234567890",
+    "0987654321",
+    "abcdefghijklmnopqrstuvwxyz",
+    "zyxwvutsrqponmlkjihgfedcba",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
 ];
 
 /// Substrings (lowercase, after undoing leetspeak) that make a secret-looking value a
