@@ -252,16 +252,18 @@ fn password_model_reports_weak_passwords_but_not_placeholders() {
 fn a_weak_password_with_a_typed_run_is_reported_a_typed_run_alone_is_not() {
     use crate::rules::ValueModel::Password;
     // A word and a typed run: the weak passwords people use.
-    for (line, value) in [("password = 'lantern123456'", "lantern123456"), ("DB_PASS=Harbor1234!", "Harbor1234!")] {
-        assert!(fits(Password, line, value, "settings.py"), "{line}");
+    for (line, value, path) in
+        [("password = 'lantern123456'", "lantern123456", "settings.py"), ("DB_PASS=Harbor1234!", "Harbor1234!", ".env")]
+    {
+        assert!(fits(Password, line, value, path), "{line}");
     }
     // Typed runs, digits and marks and nothing else: what documentation writes in the slot.
     for (line, value) in [
         ("password = 'abcd1234'", "abcd1234"),
         ("password = 'Qwer1990asdf!'", "Qwer1990asdf!"),
-        ("DB_PASS=12345678", "12345678"),
+        ("password: 12345678", "12345678"),
     ] {
-        assert!(!fits(Password, line, value, "settings.py"), "{line}");
+        assert!(!fits(Password, line, value, "settings.yml"), "{line}");
     }
     assert_eq!(letters_beside_typed_runs("lantern123456"), 7);
     assert_eq!(letters_beside_typed_runs("Qwer1990asdf!"), 0);
