@@ -38,14 +38,16 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
     let meter = Arc::new(git::Meter::default());
     let bar = (target == Target::History).then(|| HistoryProgress::start(req, &meter));
     // A history's commits and changes are read while the rules load (they need none).
+    let run = git::HistoryRun {
+        root: &req.root,
+        threads: req.threads.unwrap_or(0),
+        cache: req.cache.as_deref(),
+        shard: req.shard,
+        cancel,
+        meter: &meter,
+    };
     let (settings, plan) = std::thread::scope(|s| {
-        let plan = (target == Target::History).then(|| {
-            let root = req.root.clone();
-            let threads = req.threads.unwrap_or(0);
-            let meter = &*meter;
-            let cache = req.cache.clone();
-            s.spawn(move || git::plan_history(&root, threads, cache.as_deref(), cancel, meter))
-        });
+        let plan = (target == Target::History).then(|| s.spawn(|| git::prepare_history(&run)));
         let settings = Settings::resolve(req);
         let plan = plan.map(|h| h.join().unwrap_or_else(|_| Err(Error::Usage("reading the history failed".into()))));
         (settings, plan)
@@ -57,19 +59,8 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
         Target::History => {
             let plan = plan.unwrap_or_else(|| Err(Error::Usage("the history was not read".into())))?;
             let make_sink = || ScanSink::new(scanner, cancel);
-            let cache = req.cache.as_deref().zip(settings.identity).map(|(dir, id)| open_cache(dir, req.shard, id));
-            let opts = git::HistoryOptions {
-                max: settings.max_file_size,
-                shard: req.shard,
-                cache: cache.as_ref(),
-                meter: &meter,
-            };
-            let mut collected = git::scan_planned(plan, make_sink, &opts)?;
-            if let Some(c) = &cache {
-                collected.notes.extend(c.note.clone());
-                eprintln!("ndaguard: scan cache: {} blob(s) reused, {} known", c.reused(), c.len());
-            }
-            (Mode::History, None, collected)
+            let how = (settings.identity, settings.max_file_size);
+            (Mode::History, None, git::scan_history(plan, &run, how, make_sink)?)
         }
         Target::Range(r) => {
             let collected = git::scan_range(&mut ScanSink::new(scanner, cancel), &git_opts(), &r, cancel)?;
@@ -86,15 +77,6 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
     }
     let collected = apply_baseline(settings.baseline.as_ref(), collected);
     Ok(finish(&settings, (mode, range, req.shard), collected, (started, started_at), cancel))
-}
-
-/// The scan cache of `--cache DIR` (one file per shard).
-fn open_cache(dir: &Path, shard: Option<git::Shard>, identity: [u8; 32]) -> git::ScanCache {
-    let name = match shard {
-        Some(s) => format!("history-shard-{}-of-{}.cache", s.index, s.count),
-        None => "history.cache".to_string(),
-    };
-    git::ScanCache::open(dir, &name, identity)
 }
 
 /// Drops hits whose fingerprints the baseline lists, counting them as suppressed.

@@ -1,4 +1,5 @@
-//! History at scale: shards joined by `merge`, the scan cache, machine-readable progress.
+//! History at scale: shards joined by `merge`, the scan, walk and summary caches, machine-readable
+//! progress.
 
 use std::path::Path;
 
@@ -147,6 +148,12 @@ fn history(repo: &str, extra: &[&str]) -> (serde_json::Value, String) {
     (report, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Removes the history summary of a `--cache` directory, so that the next scan walks the history
+/// (and uses the walk and scan caches).
+fn forget_summary(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join("history-summary.cache"));
+}
+
 /// The number in `ndaguard: scan cache: N blob(s) reused`.
 fn reused(stderr: &str) -> u64 {
     let line = stderr.lines().find(|l| l.contains("scan cache:")).unwrap_or_else(|| panic!("no cache line: {stderr}"));
@@ -170,6 +177,7 @@ fn the_scan_cache_reuses_clean_blobs_and_is_dropped_when_rules_change_or_it_is_c
     let bytes = std::fs::read(cache.path().join("history.cache")).expect("cache file");
     assert!(!String::from_utf8_lossy(&bytes).contains("ghp_"), "no token text in the cache");
 
+    forget_summary(cache.path());
     let (second, err) = history(r.path(), &["--cache", dir]);
     // Every blob without a finding (the 30 pages, the binary logo) is reused; blobs with
     // findings are scanned again.
@@ -181,6 +189,7 @@ fn the_scan_cache_reuses_clean_blobs_and_is_dropped_when_rules_change_or_it_is_c
     r.write("svc3/late.py", &format!("KEY = '{}'\n", g.github_pat()));
     r.commit("late");
     let (late_plain, _) = history(r.path(), &[]);
+    forget_summary(cache.path());
     let (late, err) = history(r.path(), &["--cache", dir]);
     assert_eq!(late, late_plain);
     assert!(reused(&err) >= 31, "{err}");
@@ -201,6 +210,7 @@ fn the_scan_cache_reuses_clean_blobs_and_is_dropped_when_rules_change_or_it_is_c
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;
     std::fs::write(&path, &bytes).expect("write");
+    forget_summary(cache.path());
     let (after, err) = history(r.path(), &["--cache", dir, "--rules", rules]);
     assert_eq!(reused(&err), 0, "{err}");
     assert!(after["summary"]["notes"].to_string().contains("corrupt"), "{}", after["summary"]);
@@ -261,6 +271,7 @@ fn the_walk_cache_skips_known_commits_and_a_corrupt_one_is_ignored_with_a_note()
     assert!(!String::from_utf8_lossy(&walk).contains("ghp_"), "no token text in the walk cache");
 
     // Unchanged: every commit comes from the cache, and the report is a full scan's.
+    forget_summary(cache.path());
     let (second, err) = history(r.path(), &["--cache", dir]);
     assert_eq!(walk_reused(&err), (commits, commits), "{err}");
     assert_eq!(second, plain);
@@ -272,6 +283,7 @@ fn the_walk_cache_skips_known_commits_and_a_corrupt_one_is_ignored_with_a_note()
     r.write("svc0/moved.py", "x = 1\n");
     r.commit("late");
     let (late_plain, _) = history(r.path(), &[]);
+    forget_summary(cache.path());
     let (late, err) = history(r.path(), &["--cache", dir]);
     assert_eq!(walk_reused(&err), (commits, commits + 1), "{err}");
     assert_eq!(late, late_plain);
@@ -282,6 +294,7 @@ fn the_walk_cache_skips_known_commits_and_a_corrupt_one_is_ignored_with_a_note()
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;
     std::fs::write(&path, &bytes).expect("write");
+    forget_summary(cache.path());
     let (after, err) = history(r.path(), &["--cache", dir]);
     assert_eq!(walk_reused(&err), (0, commits + 1), "{err}");
     let notes = after["summary"]["notes"].to_string();
@@ -292,6 +305,113 @@ fn the_walk_cache_skips_known_commits_and_a_corrupt_one_is_ignored_with_a_note()
     }
     assert_eq!(after, late_plain);
     // ... and replaced by a good one.
+    forget_summary(cache.path());
     let (_, err) = history(r.path(), &["--cache", dir]);
     assert_eq!(walk_reused(&err), (commits + 1, commits + 1), "{err}");
+}
+
+/// Asserts that two reports are equal, naming the first finding that differs.
+fn assert_same(got: &serde_json::Value, want: &serde_json::Value, context: &str) {
+    let (g, w) = (got["findings"].as_array(), want["findings"].as_array());
+    let (g, w) = (g.map_or(&[][..], Vec::as_slice), w.map_or(&[][..], Vec::as_slice));
+    if let Some((a, b)) = g.iter().zip(w).find(|(a, b)| a != b) {
+        panic!("{context}: finding differs:\n got {a}\nwant {b}");
+    }
+    assert_eq!(g.len(), w.len(), "{context}: number of findings");
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        v["findings"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(strip(got), strip(want), "{context}");
+}
+
+/// The `ndaguard: history cache: …` line of a scan's stderr.
+fn summary_line(stderr: &str) -> &str {
+    stderr.lines().find(|l| l.contains("history cache:")).unwrap_or_else(|| panic!("no history cache line: {stderr}"))
+}
+
+#[test]
+fn the_history_summary_rebuilds_an_unchanged_history_and_falls_back_when_it_cannot() {
+    let r = busy_repo();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let dir = cache.path().to_str().expect("utf-8");
+    let (plain, _) = history(r.path(), &[]);
+    let (first, err) = history(r.path(), &["--cache", dir]);
+    assert!(!err.contains("history cache:"), "no summary yet: {err}");
+    assert_same(&first, &plain, &err);
+    // The summary holds no secret: no token text.
+    let bytes = std::fs::read(cache.path().join("history-summary.cache")).expect("summary file");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("ghp_") && !text.contains("xoxb-") && !text.contains("npm_"), "no token text");
+
+    // Unchanged: no walk, no blob scanned but the findings' own; the report is a full scan's.
+    let (second, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("refs unchanged"), "{err}");
+    assert!(!err.contains("walk cache:") && !err.contains("scan cache:"), "nothing walked: {err}");
+    assert_same(&second, &plain, &err);
+    let (shown_plain, _) = history(r.path(), &["--show-secrets"]);
+    let shown_cache = tempfile::tempdir().expect("temp dir");
+    let shown_dir = shown_cache.path().to_str().expect("utf-8");
+    history(r.path(), &["--cache", shown_dir, "--show-secrets"]);
+    let (shown, err) = history(r.path(), &["--cache", shown_dir, "--show-secrets"]);
+    assert!(summary_line(&err).contains("refs unchanged"), "{err}");
+    assert_same(&shown, &shown_plain, "the secrets shown come from the findings' blobs");
+
+    // History rewritten (the last commit amended): not used, and the report is a full scan's.
+    r.git(&["commit", "-q", "--amend", "-m", "rewritten"]);
+    let (rewritten_plain, _) = history(r.path(), &[]);
+    let (rewritten, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("not used (refs changed)"), "{err}");
+    assert_same(&rewritten, &rewritten_plain, &err);
+    let (again, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("refs unchanged"), "{err}");
+    assert_same(&again, &rewritten_plain, &err);
+
+    // Corrupt: ignored with a note, the history walked, the same report; then replaced.
+    let path = cache.path().join("history-summary.cache");
+    let mut bytes = std::fs::read(&path).expect("summary file");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&path, &bytes).expect("write");
+    let (after, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("corrupt"), "{err}");
+    assert!(after["summary"]["notes"].to_string().contains("history summary"), "{}", after["summary"]);
+    let mut after = after;
+    if let Some(summary) = after["summary"].as_object_mut() {
+        summary.remove("notes");
+    }
+    assert_same(&after, &rewritten_plain, &err);
+    let (_, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("refs unchanged"), "{err}");
+}
+
+#[test]
+fn a_rescan_after_new_commits_reports_what_a_full_scan_does() {
+    let mut r = busy_repo();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let dir = cache.path().to_str().expect("utf-8");
+    history(r.path(), &["--cache", dir]);
+    // One commit: a new finding in a new file, a new clean file, a modified file with a secret.
+    let mut g = Gen::new(1502);
+    r.write("late/leak.env", &format!("TOKEN={}\n", g.github_pat()));
+    r.write("late/readme.md", "# Nothing here\n");
+    r.write("svc1/config.py", &format!("# late\nTOKEN = '{}'\nSLACK = '{}'\n", g.github_pat(), g.slack_bot()));
+    r.commit("late");
+    let (plain, _) = history(r.path(), &[]);
+    let (late, err) = history(r.path(), &["--cache", dir]);
+    assert_same(&late, &plain, &err);
+    // Two more on a new branch, one moving a file.
+    r.git(&["checkout", "-q", "-b", "later"]);
+    r.git(&["mv", "late/readme.md", "late/README.md"]);
+    r.write("svc2/config.py", &format!("TOKEN = '{}'\n", g.github_pat()));
+    r.commit("later");
+    r.write("svc2/config.py", "TOKEN = 'gone'\n");
+    r.commit("later still");
+    let (plain, _) = history(r.path(), &[]);
+    let (later, err) = history(r.path(), &["--cache", dir]);
+    assert_same(&later, &plain, &err);
+    let (again, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("refs unchanged"), "{err}");
+    assert_same(&again, &plain, &err);
 }

@@ -132,6 +132,13 @@ impl ScanCache {
         })
     }
 
+    /// Writes the history summary (see [`summary`](super::summary)) beside this cache, for the
+    /// same identity.
+    pub(super) fn save_summary(&self, summary: &super::summary::Summary) -> std::io::Result<()> {
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        super::summary::save(dir, &self.identity, summary)
+    }
+
     /// Whether `blob` held the finding keyed `key` when an earlier scan looked.
     pub(crate) fn carried(&self, key: &CarriedKey, blob: Oid) -> Option<bool> {
         self.carried.get(&(*key, blob)).copied()

@@ -17,6 +17,7 @@ use super::cache::{carried_key, CarriedKey, Entry, ScanCache};
 use super::carried::{sets_of, Lineage};
 use super::linediff;
 use super::plan::HistoryPlan;
+use super::summary::{Remembered, Summary};
 use super::walklog::{Paths, Record};
 use super::{phase, reopen, CommitInfo, HistoryOptions, Meter, OidMap, OidSet, Phase, Shard};
 use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned};
@@ -44,13 +45,29 @@ where
     F: Fn() -> S + Sync,
 {
     let HistoryOptions { max, shard, cache, meter } = *opts;
-    let HistoryPlan { git_dir, pool, commits, infos, uses, bases, records, paths, lineage, mut out, clock, cancel } =
-        plan;
+    let HistoryPlan {
+        git_dir,
+        pool,
+        commits,
+        infos,
+        uses,
+        bases,
+        records,
+        paths,
+        lineage,
+        refs,
+        mut out,
+        clock,
+        cancel,
+    } = plan;
     if commits.is_empty() {
         out.notes.push("the repository has no commits".into());
         return Ok(out);
     }
     let sink = make_sink();
+    // With `--cache`, an unsharded scan is summarised (see `summary`): every blob it saw.
+    let summarise = refs.zip(cache).filter(|_| shard.is_none());
+    let seen: Vec<Oid> = summarise.as_ref().map(|_| uses.keys().copied().collect()).unwrap_or_default();
     let mut blobs = drop_allowlisted(uses, (&infos, &paths), &sink, shard, &mut out);
     // Versions of one path next to each other: the pack's delta chains stay in libgit2's cache.
     let name = |list: &[Use]| paths.name(list[0].0);
@@ -86,15 +103,7 @@ where
     scanned.count_clean(&cancel, &mut out);
     let best = earliest_findings(scanned.full, (&blobs, &groups, &paths), &infos, &sink, &cancel, &mut out);
     let best: Vec<BestFinding> = best.into_values().collect();
-    let wanted: Vec<Carrier<'_>> = best
-        .iter()
-        .map(|b| Carrier {
-            path: &b.hit.finding.path,
-            blobs: &b.blobs,
-            needles: &b.needles,
-            key: carried_key(&b.hit.finding.fingerprint, &b.needles),
-        })
-        .collect();
+    let wanted: Vec<Carrier<'_>> = best.iter().map(Carrier::of).collect();
     let (counts, looked) = if wanted.is_empty() || cancel.is_cancelled() {
         (vec![0u64; wanted.len()], Vec::new())
     } else {
@@ -108,6 +117,7 @@ where
             out.notes.push(format!("the scan cache could not be written: {e}"));
         }
     }
+    let mut remembered = Vec::new();
     for (b, n) in best.into_iter().zip(counts) {
         let mut h = b.hit;
         h.finding.commits = Some(n.max(1));
@@ -115,7 +125,16 @@ where
             // `merge` breaks ties between equal dates of different shards with it.
             h.finding.commit_order = Some(b.key.1 as u64);
         }
+        if summarise.is_some() {
+            let (blob, scanned_as) = b.source;
+            remembered.push(Remembered::of(&h, (blob, base_of.get(&blob).copied(), scanned_as), b.key.1));
+        }
         out.hits.push(h);
+    }
+    if let Some((refs, c)) = summarise.filter(|_| !cancel.is_cancelled()) {
+        let summary = Summary::of(refs, commits.len(), &out, remembered, seen);
+        out.notes
+            .extend(c.save_summary(&summary).err().map(|e| format!("the history summary could not be written: {e}")));
     }
     Ok(out)
 }
@@ -355,6 +374,8 @@ fn scan_text(sink: &mut dyn BlobSink, data: &[u8], origin: Origin<'_>, base: Opt
 /// a blob must hold to carry it (one per distinct form, a few at most).
 struct BestFinding {
     hit: Hit,
+    /// The blob whose scan gave `hit`, and the path it was scanned as.
+    source: (Oid, String),
     key: (i64, usize),
     blobs: OidSet,
     needles: Vec<Vec<u8>>,
@@ -428,11 +449,13 @@ fn add_hits(
                     if key < b.key {
                         b.hit = relabel(h, path, Some(&info.provenance));
                         b.key = key;
+                        b.source = (blob, scanned_as.to_string());
                     }
                 }
                 None => {
                     let b = BestFinding {
                         hit: relabel(h, path, Some(&info.provenance)),
+                        source: (blob, scanned_as.to_string()),
                         key,
                         blobs: OidSet::from_iter([blob]),
                         needles: needles.get(hi).cloned().into_iter().collect(),
@@ -453,6 +476,17 @@ struct Carrier<'a> {
     needles: &'a [Vec<u8>],
     /// Its key in the scan cache's carried results.
     key: CarriedKey,
+}
+
+impl Carrier<'_> {
+    fn of(b: &BestFinding) -> Carrier<'_> {
+        Carrier {
+            path: &b.hit.finding.path,
+            blobs: &b.blobs,
+            needles: &b.needles,
+            key: carried_key(&b.hit.finding.fingerprint, &b.needles),
+        }
+    }
 }
 
 /// What the walk recorded, for counting carried findings.

@@ -23,9 +23,11 @@ mod history;
 mod linediff;
 mod loose;
 mod plan;
+mod quick;
 mod range;
 mod raw;
 mod staged;
+mod summary;
 mod trees;
 mod walk;
 mod walklog;
@@ -43,11 +45,10 @@ use crate::blob::{Collected, Provenance};
 use crate::error::{Error, Result};
 use crate::finding::{self, SkipReason, Skipped};
 
-pub(crate) use cache::ScanCache;
-pub(crate) use history::scan_planned;
+use cache::ScanCache;
 pub(crate) use loose::check as check_loose_object;
 pub(crate) use loose::ReleaseOnDrop as ObjectGuards;
-pub(crate) use plan::plan_history;
+pub(crate) use quick::{prepare_history, scan_history, HistoryRun};
 pub(crate) use raw::parse_commit as parse_raw_commit;
 
 pub(crate) use range::scan_range;

@@ -13,8 +13,9 @@ use rayon::prelude::*;
 
 use super::blobs::{record_base, record_use, Base, BlobUses};
 use super::carried::Lineage;
+use super::summary::RefState;
 use super::trees::TreeCache;
-use super::walk::{all_commits, commit_changes};
+use super::walk::{all_commits, commit_changes, named_tips};
 use super::walklog::{self, Paths, Record};
 use super::{
     open, phase, pool, push_special, reopen, ChangeKind, CommitChanges, CommitInfo, Meter, OidMap, PerThread, Phase,
@@ -38,10 +39,16 @@ pub(crate) struct HistoryPlan {
     pub(super) records: Vec<Record>,
     pub(super) paths: Paths,
     pub(super) lineage: Lineage,
+    /// The tips walked and what else decides the walk, with `--cache` (for the history summary).
+    pub(super) refs: Option<RefState>,
     pub(super) out: Collected,
     pub(super) clock: std::time::Instant,
     pub(super) cancel: Cancel,
 }
+
+/// The note of a history scan of a shallow clone.
+pub(super) const SHALLOW_NOTE: &str = "shallow clone: history before the shallow boundary is not available, so the \
+                                       oldest commits present may be blamed for older secrets";
 
 /// Commits compared per block of the walk: only one block's changes, with their paths as
 /// strings, are held at a time.
@@ -62,11 +69,7 @@ pub(crate) fn plan_history(
     let git_dir = repo.path().to_path_buf();
     let mut out = Collected::default();
     if repo.is_shallow() {
-        out.notes.push(
-            "shallow clone: history before the shallow boundary is not available, so the oldest commits present \
-             may be blamed for older secrets"
-                .into(),
-        );
+        out.notes.push(SHALLOW_NOTE.into());
     }
     let pool = pool(threads)?;
     let (mut known, mut paths) = match cache.map(|d| walklog::load(&walklog::cache_file(d))) {
@@ -78,7 +81,9 @@ pub(crate) fn plan_history(
         }
         _ => (OidMap::default(), Paths::default()),
     };
-    let commits = all_commits(&repo, &known, &mut out.skipped, cancel)?;
+    let tips = named_tips(&repo)?;
+    let refs = cache.map(|_| RefState::of(&repo, &tips));
+    let commits = all_commits(&repo, &tips, &known, &mut out.skipped, cancel);
     phase(&clock, "commit list");
     let cached = known.len();
     meter.start(Phase::Commits, commits.len() as u64);
@@ -119,6 +124,7 @@ pub(crate) fn plan_history(
         records,
         paths,
         lineage,
+        refs,
         out,
         clock,
         cancel: cancel.clone(),

@@ -282,35 +282,38 @@ fn tip_of(repo: &Repository, r: &git2::Reference<'_>) -> Option<Oid> {
     }
 }
 
-/// The tips of a history: every ref, HEAD and the stash reflog.
-fn tips(repo: &Repository) -> Result<Vec<Oid>> {
+/// The tips of a history, named: every ref (by its name), `HEAD` and each entry of the stash
+/// reflog (`stash@{N}`). Refs that name no commit are left out.
+pub(super) fn named_tips(repo: &Repository) -> Result<Vec<(String, Oid)>> {
     let mut tips = Vec::new();
     let refs = repo.references().map_err(git_err("cannot list references"))?;
     for r in refs.flatten() {
-        tips.extend(tip_of(repo, &r));
+        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        tips.extend(tip_of(repo, &r).map(|t| (name, t)));
     }
     if let Ok(head) = repo.head() {
-        tips.extend(tip_of(repo, &head));
+        tips.extend(tip_of(repo, &head).map(|t| ("HEAD".to_string(), t)));
     }
     if let Ok(reflog) = repo.reflog("refs/stash") {
-        tips.extend(reflog.iter().map(|e| e.id_new()));
+        tips.extend(reflog.iter().enumerate().map(|(i, e)| (format!("stash@{{{i}}}"), e.id_new())));
     }
     Ok(tips)
 }
 
-/// Every commit reachable from any ref, HEAD and the stash reflog, parents before children: a
+/// Every commit reachable from `tips` (see [`named_tips`]), parents before children: a
 /// depth-first walk from each tip in turn (see [`walk_from`]), taking each commit's parents from
 /// `known` (records of an earlier walk) when it is there, so that a rescan reads only the
 /// commits it does not know.
 pub(super) fn all_commits(
     repo: &Repository,
+    tips: &[(String, Oid)],
     known: &OidMap<Record>,
     skipped: &mut Vec<Skipped>,
     cancel: &Cancel,
-) -> Result<Vec<Oid>> {
+) -> Vec<Oid> {
     stall_point("walk");
-    let tips = tips(repo)?;
-    Ok(walk_from(repo, &tips, known, skipped, cancel))
+    let tips: Vec<Oid> = tips.iter().map(|(_, t)| *t).collect();
+    walk_from(repo, &tips, known, skipped, cancel)
 }
 
 /// The shallow boundary: commits whose parents a shallow clone does not have.

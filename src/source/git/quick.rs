@@ -1,0 +1,224 @@
+//! History scans with `--cache DIR` that read only what changed since the last complete scan
+//! (see [`summary`](super::summary)).
+//!
+//! Before the history is walked, its tips are compared with the summary's. When they are the
+//! same (and nothing else that decides the walk changed), the commits and blobs are those of the
+//! summarised scan, so its report is rebuilt without a walk: each finding's blob is scanned
+//! again (which gives the redacted secret, its place and rule, never stored) and matched by its
+//! fingerprint; counts, skipped objects and carried counts are the summary's. Anything else
+//! (moved refs, another identity, a finding not found again) falls back to the full scan, which
+//! still reuses the walk and scan caches, and which writes a new summary.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use git2::{Oid, Repository};
+use rayon::prelude::*;
+
+use super::blobs::{read_text, relabel, scan_blob, BlobText, Text};
+use super::cache::ScanCache;
+use super::history::scan_planned;
+use super::plan::{plan_history, HistoryPlan, SHALLOW_NOTE};
+use super::summary::{self, Loaded, RefState, Remembered, Summary};
+use super::walk::named_tips;
+use super::{open, pool, reopen, HistoryOptions, Meter, Shard};
+use crate::blob::{BlobSink, Collected, Hit, Origin};
+use crate::cancel::Cancel;
+use crate::error::Result;
+use crate::finding;
+
+/// How a history scan runs: where, with how many threads, and with which `--cache` directory.
+#[derive(Clone, Copy)]
+pub(crate) struct HistoryRun<'a> {
+    pub(crate) root: &'a Path,
+    /// Worker threads (0: one per core).
+    pub(crate) threads: usize,
+    pub(crate) cache: Option<&'a Path>,
+    pub(crate) shard: Option<Shard>,
+    pub(crate) cancel: &'a Cancel,
+    pub(crate) meter: &'a Meter,
+}
+
+/// The first step of a history scan: the walked history, or the summary of an earlier scan of
+/// the same tips (nothing walked).
+pub(crate) enum Prepared {
+    Walked(Box<HistoryPlan>, Vec<String>),
+    Unchanged(Box<Loaded>),
+}
+
+/// Reads the history (see [`plan_history`]) unless the `--cache` summary is of the same tips.
+/// Runs before the rules are loaded, so the summary's identity is checked by [`scan_history`].
+pub(crate) fn prepare_history(run: &HistoryRun<'_>) -> Result<Prepared> {
+    let mut notes = Vec::new();
+    if let Some(dir) = run.cache.filter(|_| run.shard.is_none()) {
+        match summary::load(dir) {
+            Ok(Some(loaded)) => match unchanged(run.root, &loaded.1) {
+                Ok(()) => return Ok(Prepared::Unchanged(Box::new(loaded))),
+                Err(why) => not_used(&why),
+            },
+            Ok(None) => {}
+            Err(why) => {
+                not_used(&why);
+                notes.push(format!("history summary {}: {why}; ignored", summary::summary_file(dir).display()));
+            }
+        }
+    }
+    let plan = plan_history(run.root, run.threads, run.cache, run.cancel, run.meter)?;
+    Ok(Prepared::Walked(Box::new(plan), notes))
+}
+
+/// Whether the history at `root` has the tips (and shallow boundary, grafts, replace refs) that
+/// `summary` was made for.
+fn unchanged(root: &Path, summary: &Summary) -> std::result::Result<(), String> {
+    let repo = open(root).map_err(|e| e.to_string())?;
+    let tips = named_tips(&repo).map_err(|e| e.to_string())?;
+    if RefState::of(&repo, &tips) == summary.refs {
+        Ok(())
+    } else {
+        Err("refs changed".into())
+    }
+}
+
+fn not_used(why: &str) {
+    eprintln!("ndaguard: history cache: not used ({why})");
+}
+
+/// Finishes a history scan: rebuilds the report of an unchanged history from its summary, or
+/// scans the walked history (reading the history first if the summary could not be used).
+/// `identity` is the scan's (see [`ScanCache`]).
+pub(crate) fn scan_history<S, F>(
+    prepared: Prepared,
+    run: &HistoryRun<'_>,
+    (identity, max): (Option<[u8; 32]>, u64),
+    make_sink: F,
+) -> Result<Collected>
+where
+    S: BlobSink,
+    F: Fn() -> S + Sync,
+{
+    let (plan, mut notes) = match prepared {
+        Prepared::Walked(plan, notes) => (*plan, notes),
+        Prepared::Unchanged(loaded) => {
+            let (written_for, summary) = *loaded;
+            let rebuilt = if Some(written_for) == identity {
+                rebuild(&summary, run, max, &make_sink)
+            } else {
+                Err("written for other rules, registry, configuration or options".into())
+            };
+            match rebuilt {
+                Ok(c) => {
+                    eprintln!(
+                        "ndaguard: history cache: refs unchanged, {} finding(s) rebuilt, {} commit(s) not walked",
+                        c.hits.len(),
+                        summary.commits
+                    );
+                    return Ok(c);
+                }
+                Err(why) => not_used(&why),
+            }
+            (plan_history(run.root, run.threads, run.cache, run.cancel, run.meter)?, Vec::new())
+        }
+    };
+    let cache = run.cache.zip(identity).map(|(dir, id)| {
+        let name = match run.shard {
+            Some(s) => format!("history-shard-{}-of-{}.cache", s.index, s.count),
+            None => "history.cache".to_string(),
+        };
+        ScanCache::open(dir, &name, id)
+    });
+    let opts = HistoryOptions { max, shard: run.shard, cache: cache.as_ref(), meter: run.meter };
+    let mut collected = scan_planned(plan, make_sink, &opts)?;
+    collected.notes.append(&mut notes);
+    if let Some(c) = &cache {
+        collected.notes.extend(c.note.clone());
+        eprintln!("ndaguard: scan cache: {} blob(s) reused, {} known", c.reused(), c.len());
+    }
+    Ok(collected)
+}
+
+/// The blob a finding came from, as it was scanned: (blob, base, path scanned as).
+type Source = (Oid, Option<Oid>, String);
+
+/// The report of the summarised scan, rebuilt: each finding's blob scanned again as it was, in
+/// parallel, the hit with the remembered fingerprint taken from it.
+fn rebuild<S, F>(
+    summary: &Summary,
+    run: &HistoryRun<'_>,
+    max: u64,
+    make_sink: &F,
+) -> std::result::Result<Collected, String>
+where
+    S: BlobSink,
+    F: Fn() -> S + Sync,
+{
+    let repo = open(run.root).map_err(|e| e.to_string())?;
+    let mut by_source: HashMap<Source, Vec<&Remembered>> = HashMap::new();
+    for r in &summary.findings {
+        let oid = |s: &str| Oid::from_str(s).map_err(|_| "corrupt (a blob id)".to_string());
+        let base = r.base.as_deref().map(oid).transpose()?;
+        by_source.entry((oid(&r.blob)?, base, r.scanned_as.clone())).or_default().push(r);
+    }
+    let sources: Vec<(Source, Vec<&Remembered>)> = by_source.into_iter().collect();
+    let git_dir = repo.path().to_path_buf();
+    let pool = pool(run.threads).map_err(|e| e.to_string())?;
+    let found: Vec<std::result::Result<Vec<Hit>, String>> = pool.install(|| {
+        sources
+            .par_iter()
+            .map_init(
+                || (reopen(&git_dir), make_sink()),
+                |(repo, sink), (source, wanted)| match repo {
+                    Some(r) => hits_again(r, sink, source, wanted, max),
+                    None => Err("cannot open the repository".into()),
+                },
+            )
+            .collect()
+    });
+    let mut out = Collected {
+        skipped: summary.skipped.clone(),
+        files_scanned: summary.files_scanned,
+        bytes_scanned: summary.bytes_scanned,
+        suppressed: summary.suppressed,
+        ..Collected::default()
+    };
+    for hits in found {
+        out.hits.extend(hits?);
+    }
+    if run.cancel.is_cancelled() {
+        return Err("interrupted".into());
+    }
+    if summary.commits == 0 {
+        out.notes.push("the repository has no commits".into());
+    } else if repo.is_shallow() {
+        out.notes.push(SHALLOW_NOTE.into());
+    }
+    Ok(out)
+}
+
+/// Scans the blob of `source` again as it was scanned, and takes from it the hit of each of
+/// `wanted` (by fingerprint), labelled as the report had it.
+fn hits_again(
+    repo: &Repository,
+    sink: &mut dyn BlobSink,
+    (blob, base, scanned_as): &Source,
+    wanted: &[&Remembered],
+    max: u64,
+) -> std::result::Result<Vec<Hit>, String> {
+    let base_text = match base.map(|b| read_text(repo, b, max)) {
+        Some(BlobText::Text(t)) => Some(t),
+        _ => None,
+    };
+    let first = wanted.first().map(|r| r.provenance());
+    let origin = Origin { path: scanned_as, provenance: first.as_ref() };
+    let (scan, _) = scan_blob(repo, sink, *blob, origin, max, base_text.as_ref().map(Text::bytes));
+    let mut hits = Vec::with_capacity(wanted.len());
+    for r in wanted {
+        let same = |h: &&Hit| finding::fingerprint_of_digest(&h.finding.rule_id, &r.path, &h.digest) == r.fingerprint;
+        let Some(h) = scan.scanned.hits.iter().find(same) else {
+            return Err(format!("a finding in blob {blob} was not found again"));
+        };
+        let mut h = relabel(h, &r.path, Some(&r.provenance()));
+        h.finding.commits = Some(r.commits);
+        hits.push(h);
+    }
+    Ok(hits)
+}
