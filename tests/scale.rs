@@ -362,7 +362,7 @@ fn the_history_summary_rebuilds_an_unchanged_history_and_falls_back_when_it_cann
     r.git(&["commit", "-q", "--amend", "-m", "rewritten"]);
     let (rewritten_plain, _) = history(r.path(), &[]);
     let (rewritten, err) = history(r.path(), &["--cache", dir]);
-    assert!(summary_line(&err).contains("not used (refs changed)"), "{err}");
+    assert!(summary_line(&err).contains("main was rewritten"), "{err}");
     assert_same(&rewritten, &rewritten_plain, &err);
     let (again, err) = history(r.path(), &["--cache", dir]);
     assert!(summary_line(&err).contains("refs unchanged"), "{err}");
@@ -400,17 +400,56 @@ fn a_rescan_after_new_commits_reports_what_a_full_scan_does() {
     r.commit("late");
     let (plain, _) = history(r.path(), &[]);
     let (late, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("1 new commit(s) walked"), "{err}");
+    assert!(!err.contains("walk cache:"), "{err}");
     assert_same(&late, &plain, &err);
-    // Two more on a new branch, one moving a file.
+
+    // Two more on a new branch: a secret added, then removed; a file with secrets removed; a
+    // link changed and one added; old secrets carried on.
     r.git(&["checkout", "-q", "-b", "later"]);
-    r.git(&["mv", "late/readme.md", "late/README.md"]);
     r.write("svc2/config.py", &format!("TOKEN = '{}'\n", g.github_pat()));
+    r.write("late/link.txt", "see svc2\n");
     r.commit("later");
     r.write("svc2/config.py", "TOKEN = 'gone'\n");
+    r.git(&["rm", "-q", "svc3/config.py"]);
+    #[cfg(unix)]
+    {
+        let link = r.tree.path().join("link.py");
+        std::fs::remove_file(&link).expect("remove link");
+        std::os::unix::fs::symlink("svc1/config.py", &link).expect("symlink");
+        std::os::unix::fs::symlink("late/leak.env", r.tree.path().join("late/leak.link")).expect("symlink");
+    }
     r.commit("later still");
     let (plain, _) = history(r.path(), &[]);
     let (later, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("2 new commit(s) walked"), "{err}");
     assert_same(&later, &plain, &err);
+    let (again, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("refs unchanged"), "{err}");
+    assert_same(&again, &plain, &err);
+
+    // A branch and its merge, all new: the merge sets the branch's new blobs again.
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.write("topic/deploy.env", &format!("TOKEN={}\n", g.github_pat()));
+    r.commit("topic");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("svc4/config.py", "x = 1\n");
+    r.commit("main moves");
+    r.git(&["merge", "-q", "--no-ff", "--no-commit", "topic"]);
+    r.commit_index("merge topic");
+    let (plain, _) = history(r.path(), &[]);
+    let (merged, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("3 new commit(s) walked"), "{err}");
+    assert_same(&merged, &plain, &err);
+
+    // A rename sets a blob the history already had: the full scan, the same report.
+    r.git(&["mv", "late/readme.md", "late/README.md"]);
+    r.commit("renamed");
+    let (plain, _) = history(r.path(), &[]);
+    let (renamed, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("of the earlier history"), "{err}");
+    assert_same(&renamed, &plain, &err);
     let (again, err) = history(r.path(), &["--cache", dir]);
     assert!(summary_line(&err).contains("refs unchanged"), "{err}");
     assert_same(&again, &plain, &err);

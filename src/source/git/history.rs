@@ -27,12 +27,12 @@ use crate::finding::{SkipReason, Skipped};
 use crate::source::tree;
 
 /// Unique blobs with their uses, the earliest first.
-type BlobList = Vec<(Oid, Vec<Use>)>;
+pub(super) type BlobList = Vec<(Oid, Vec<Use>)>;
 
 /// For a blob used under paths of different classes (see [`BlobSink::path_class`]: a `.npmrc`
 /// and a `notes.txt`), its uses grouped by class, as indices into its use list, the class of its
 /// first use first. Empty when every use is of one class (most blobs): the blob is scanned once.
-type PathGroups = Vec<Vec<usize>>;
+pub(super) type PathGroups = Vec<Vec<usize>>;
 
 /// Scans every blob reachable from any ref, given the [`plan_history`] of the repository: each
 /// unique blob once, each version for the lines its base lacks; blobs larger than `max` are
@@ -104,8 +104,8 @@ where
     let best = earliest_findings(scanned.full, (&blobs, &groups, &paths), &infos, &sink, &cancel, &mut out);
     let best: Vec<BestFinding> = best.into_values().collect();
     let wanted: Vec<Carrier<'_>> = best.iter().map(Carrier::of).collect();
-    let (counts, looked) = if wanted.is_empty() || cancel.is_cancelled() {
-        (vec![0u64; wanted.len()], Vec::new())
+    let (counts, carriers, looked) = if wanted.is_empty() || cancel.is_cancelled() {
+        (vec![0u64; wanted.len()], vec![Vec::new(); wanted.len()], Vec::new())
     } else {
         meter.start(Phase::Carried, wanted.len() as u64);
         let log = Log { records: &records, paths: &paths, lineage: &lineage };
@@ -118,7 +118,7 @@ where
         }
     }
     let mut remembered = Vec::new();
-    for (b, n) in best.into_iter().zip(counts) {
+    for ((b, n), carriers) in best.into_iter().zip(counts).zip(carriers) {
         let mut h = b.hit;
         h.finding.commits = Some(n.max(1));
         if shard.is_some() {
@@ -127,7 +127,8 @@ where
         }
         if summarise.is_some() {
             let (blob, scanned_as) = b.source;
-            remembered.push(Remembered::of(&h, (blob, base_of.get(&blob).copied(), scanned_as), b.key.1));
+            let source = (blob, base_of.get(&blob).copied(), scanned_as);
+            remembered.push(Remembered::of(&h, source, b.key.1, carriers));
         }
         out.hits.push(h);
     }
@@ -141,7 +142,12 @@ where
 
 /// Groups the uses of each blob by path class (see [`PathGroups`]); only blobs with several
 /// paths, and in a sharded scan only the shard's own, are looked at.
-fn path_groups(blobs: &BlobList, sink: &dyn BlobSink, shard: Option<Shard>, paths: &Paths) -> Vec<PathGroups> {
+pub(super) fn path_groups(
+    blobs: &BlobList,
+    sink: &dyn BlobSink,
+    shard: Option<Shard>,
+    paths: &Paths,
+) -> Vec<PathGroups> {
     let mut classes: HashMap<u32, Vec<u32>> = HashMap::new();
     blobs
         .iter()
@@ -197,9 +203,9 @@ fn cache_entries(
 /// What the blob scan gave: the results that matter one by one (hits, skips), and for the blobs
 /// whose every scan found nothing (most of them), only their counts.
 #[derive(Default)]
-struct Results {
+pub(super) struct Results {
     /// (blob index, one result per scan of it), in task order.
-    full: Vec<(usize, Vec<BlobScan>)>,
+    pub(super) full: Vec<(usize, Vec<BlobScan>)>,
     /// (blob index, bytes, matches suppressed).
     clean: Vec<(usize, u64, u64)>,
 }
@@ -224,7 +230,7 @@ impl Results {
     }
 
     /// Counts the clean blobs as scanned (one left unread by a cancelled scan is not).
-    fn count_clean(&self, cancel: &Cancel, out: &mut Collected) {
+    pub(super) fn count_clean(&self, cancel: &Cancel, out: &mut Collected) {
         for &(_, bytes, suppressed) in &self.clean {
             if cancel.is_cancelled() && bytes == 0 {
                 continue;
@@ -238,7 +244,7 @@ impl Results {
 
 /// The blob list without allowlisted paths: a blob used only under allowlisted paths is counted
 /// as skipped (by the shard that owns it). Each blob's uses are sorted earliest commit first.
-fn drop_allowlisted(
+pub(super) fn drop_allowlisted(
     uses: BlobUses,
     (infos, paths): (&OidMap<CommitInfo>, &Paths),
     sink: &dyn BlobSink,
@@ -273,24 +279,24 @@ fn drop_allowlisted(
 }
 
 /// Everything the parallel blob scan reads.
-struct ScanTasks<'a> {
-    git_dir: &'a Path,
-    blobs: &'a BlobList,
-    groups: &'a [PathGroups],
-    paths: &'a Paths,
-    infos: &'a OidMap<CommitInfo>,
-    base_of: &'a OidMap<Oid>,
-    max: u64,
-    cancel: &'a Cancel,
-    cache: Option<&'a ScanCache>,
-    meter: &'a Meter,
+pub(super) struct ScanTasks<'a> {
+    pub(super) git_dir: &'a Path,
+    pub(super) blobs: &'a BlobList,
+    pub(super) groups: &'a [PathGroups],
+    pub(super) paths: &'a Paths,
+    pub(super) infos: &'a OidMap<CommitInfo>,
+    pub(super) base_of: &'a OidMap<Oid>,
+    pub(super) max: u64,
+    pub(super) cancel: &'a Cancel,
+    pub(super) cache: Option<&'a ScanCache>,
+    pub(super) meter: &'a Meter,
 }
 
 impl ScanTasks<'_> {
     /// Scans each unique blob once per class of its paths, in parallel: each task walks versions
     /// of a path, each scanned for the lines its base version lacks. Each blob has one result
     /// per [`PathGroups`] group, or one for all its paths.
-    fn run<S: BlobSink, F: Fn() -> S + Sync>(&self, tasks: &[Vec<usize>], make_sink: &F) -> Results {
+    pub(super) fn run<S: BlobSink, F: Fn() -> S + Sync>(&self, tasks: &[Vec<usize>], make_sink: &F) -> Results {
         tasks
             .par_iter()
             .map_init(|| (reopen(self.git_dir), make_sink()), |(repo, sink), task| self.task(repo.as_ref(), sink, task))
@@ -372,19 +378,19 @@ fn scan_text(sink: &mut dyn BlobSink, data: &[u8], origin: Origin<'_>, base: Opt
 
 /// The earliest hit of one (path, secret), its commit's key, the blobs it was found in, and what
 /// a blob must hold to carry it (one per distinct form, a few at most).
-struct BestFinding {
-    hit: Hit,
+pub(super) struct BestFinding {
+    pub(super) hit: Hit,
     /// The blob whose scan gave `hit`, and the path it was scanned as.
-    source: (Oid, String),
-    key: (i64, usize),
-    blobs: OidSet,
-    needles: Vec<Vec<u8>>,
+    pub(super) source: (Oid, String),
+    pub(super) key: (i64, usize),
+    pub(super) blobs: OidSet,
+    pub(super) needles: Vec<Vec<u8>>,
 }
 
 /// One finding per (path, secret), the earliest commit's; also counts what was scanned.
 /// A blob scanned once per path class gives one result per class, each for that class's paths
 /// only; the counts are those of its first scan.
-fn earliest_findings(
+pub(super) fn earliest_findings(
     scanned: Vec<(usize, Vec<BlobScan>)>,
     (blobs, groups, paths): (&BlobList, &[PathGroups], &Paths),
     infos: &OidMap<CommitInfo>,
@@ -505,6 +511,9 @@ struct Log<'a> {
 /// they held it.
 type Looked = Vec<(CarriedKey, Oid, bool)>;
 
+/// Per finding: how many commits carry it, and the versions of its path that do.
+type Carried = (Vec<u64>, Vec<Vec<Oid>>, Looked);
+
 fn carried_counts(
     git_dir: &Path,
     log: &Log<'_>,
@@ -512,7 +521,7 @@ fn carried_counts(
     cache: Option<&ScanCache>,
     meter: &Meter,
     cancel: &Cancel,
-) -> (Vec<u64>, Looked) {
+) -> Carried {
     // Findings at one path share its versions: each is read once for all of them.
     let mut by_path: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, w) in wanted.iter().enumerate() {
@@ -533,7 +542,9 @@ fn carried_counts(
             tally.into_iter().map(move |(entry, n)| (group.as_slice(), entry, n))
         })
         .collect();
-    let partial: Vec<(Vec<(usize, u64)>, Looked)> = items
+    // Per item: (finding, commits, version) that carry it, and what was looked at.
+    type Holds = Vec<(usize, u64, Oid)>;
+    let partial: Vec<(Holds, Looked)> = items
         .par_iter()
         .map_init(
             || reopen(git_dir),
@@ -554,7 +565,7 @@ fn carried_counts(
                         found.unwrap_or(false)
                     };
                     if found {
-                        holds.push((i, n));
+                        holds.push((i, n, entry));
                     }
                 }
                 (holds, looked)
@@ -563,14 +574,16 @@ fn carried_counts(
         .collect();
     meter.step(wanted.len() as u64, 0);
     let mut total = vec![0u64; wanted.len()];
+    let mut carriers = vec![Vec::new(); wanted.len()];
     let mut all_looked = Vec::new();
     for (holds, looked) in partial {
-        for (i, n) in holds {
+        for (i, n, entry) in holds {
             total[i] += n;
+            carriers[i].push(entry);
         }
         all_looked.extend(looked);
     }
-    (total, all_looked)
+    (total, carriers, all_looked)
 }
 
 /// A blob's text as it was scanned (UTF-16 read as UTF-8), if it can be read: needles come from

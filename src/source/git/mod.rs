@@ -19,6 +19,7 @@
 mod blobs;
 mod cache;
 mod carried;
+mod grow;
 mod history;
 mod linediff;
 mod loose;

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use super::blobs::{read_text, relabel, scan_blob, BlobText, Text};
 use super::cache::ScanCache;
+use super::grow;
 use super::history::scan_planned;
 use super::plan::{plan_history, HistoryPlan, SHALLOW_NOTE};
 use super::summary::{self, Loaded, RefState, Remembered, Summary};
@@ -40,20 +41,24 @@ pub(crate) struct HistoryRun<'a> {
 }
 
 /// The first step of a history scan: the walked history, or the summary of an earlier scan of
-/// the same tips (nothing walked).
+/// the same tips (nothing walked), or of tips that the new ones descend from (with the new
+/// commits, parents first, and the new tips).
 pub(crate) enum Prepared {
     Walked(Box<HistoryPlan>, Vec<String>),
     Unchanged(Box<Loaded>),
+    Grown(Box<Loaded>, Vec<Oid>, RefState),
 }
 
-/// Reads the history (see [`plan_history`]) unless the `--cache` summary is of the same tips.
-/// Runs before the rules are loaded, so the summary's identity is checked by [`scan_history`].
+/// Reads the history (see [`plan_history`]) unless the `--cache` summary is of the same tips or
+/// of tips the new ones grew from. Runs before the rules are loaded, so the summary's identity
+/// is checked by [`scan_history`].
 pub(crate) fn prepare_history(run: &HistoryRun<'_>) -> Result<Prepared> {
     let mut notes = Vec::new();
     if let Some(dir) = run.cache.filter(|_| run.shard.is_none()) {
         match summary::load(dir) {
-            Ok(Some(loaded)) => match unchanged(run.root, &loaded.1) {
-                Ok(()) => return Ok(Prepared::Unchanged(Box::new(loaded))),
+            Ok(Some(loaded)) => match compare(run.root, &loaded.1) {
+                Ok(None) => return Ok(Prepared::Unchanged(Box::new(loaded))),
+                Ok(Some((new, now))) => return Ok(Prepared::Grown(Box::new(loaded), new, now)),
                 Err(why) => not_used(&why),
             },
             Ok(None) => {}
@@ -67,16 +72,17 @@ pub(crate) fn prepare_history(run: &HistoryRun<'_>) -> Result<Prepared> {
     Ok(Prepared::Walked(Box::new(plan), notes))
 }
 
-/// Whether the history at `root` has the tips (and shallow boundary, grafts, replace refs) that
-/// `summary` was made for.
-fn unchanged(root: &Path, summary: &Summary) -> std::result::Result<(), String> {
+/// How the history at `root` differs from the one `summary` was made for: not at all (`None`),
+/// by new commits only (those, and the new tips), or otherwise (why).
+fn compare(root: &Path, summary: &Summary) -> std::result::Result<Option<(Vec<Oid>, RefState)>, String> {
     let repo = open(root).map_err(|e| e.to_string())?;
     let tips = named_tips(&repo).map_err(|e| e.to_string())?;
-    if RefState::of(&repo, &tips) == summary.refs {
-        Ok(())
-    } else {
-        Err("refs changed".into())
+    let now = RefState::of(&repo, &tips);
+    if now == summary.refs {
+        return Ok(None);
     }
+    let new = grow::new_commits(&repo, summary, &now, &tips)?;
+    Ok(Some((new, now)))
 }
 
 fn not_used(why: &str) {
@@ -98,22 +104,9 @@ where
 {
     let (plan, mut notes) = match prepared {
         Prepared::Walked(plan, notes) => (*plan, notes),
-        Prepared::Unchanged(loaded) => {
-            let (written_for, summary) = *loaded;
-            let rebuilt = if Some(written_for) == identity {
-                rebuild(&summary, run, max, &make_sink)
-            } else {
-                Err("written for other rules, registry, configuration or options".into())
-            };
-            match rebuilt {
-                Ok(c) => {
-                    eprintln!(
-                        "ndaguard: history cache: refs unchanged, {} finding(s) rebuilt, {} commit(s) not walked",
-                        c.hits.len(),
-                        summary.commits
-                    );
-                    return Ok(c);
-                }
+        known => {
+            match from_summary(known, run, (identity, max), &make_sink) {
+                Ok(c) => return Ok(c),
                 Err(why) => not_used(&why),
             }
             (plan_history(run.root, run.threads, run.cache, run.cancel, run.meter)?, Vec::new())
@@ -136,11 +129,53 @@ where
     Ok(collected)
 }
 
+/// The report of a history whose summary is `known` (see [`Prepared`]): rebuilt, or grown by its
+/// new commits (and the summary replaced).
+fn from_summary<S, F>(
+    known: Prepared,
+    run: &HistoryRun<'_>,
+    (identity, max): (Option<[u8; 32]>, u64),
+    make_sink: &F,
+) -> std::result::Result<Collected, String>
+where
+    S: BlobSink,
+    F: Fn() -> S + Sync,
+{
+    let (loaded, growth) = match known {
+        Prepared::Walked(..) => return Err("the history was walked".into()),
+        Prepared::Unchanged(loaded) => (loaded, None),
+        Prepared::Grown(loaded, new, now) => (loaded, Some((new, now))),
+    };
+    let (written_for, summary) = *loaded;
+    let (Some(identity), Some(dir)) = (identity.filter(|id| *id == written_for), run.cache) else {
+        return Err("written for other rules, registry, configuration or options".into());
+    };
+    let Some((new, now)) = growth else {
+        let c = rebuild(&summary, run, max, make_sink)?;
+        let n = summary.commits;
+        eprintln!(
+            "ndaguard: history cache: refs unchanged, {} finding(s) rebuilt, {n} commit(s) not walked",
+            c.hits.len()
+        );
+        return Ok(c);
+    };
+    let (mut c, grown) = grow::scan_growth(&summary, (&new, now), run, max, make_sink)?;
+    if let Err(e) = summary::save(dir, &identity, &grown) {
+        c.notes.push(format!("the history summary could not be written: {e}"));
+    }
+    eprintln!(
+        "ndaguard: history cache: {} new commit(s) walked, {} not; {} finding(s)",
+        new.len(),
+        summary.commits,
+        c.hits.len()
+    );
+    Ok(c)
+}
+
 /// The blob a finding came from, as it was scanned: (blob, base, path scanned as).
 type Source = (Oid, Option<Oid>, String);
 
-/// The report of the summarised scan, rebuilt: each finding's blob scanned again as it was, in
-/// parallel, the hit with the remembered fingerprint taken from it.
+/// The report of the summarised scan, rebuilt (see [`rebuild_findings`]).
 fn rebuild<S, F>(
     summary: &Summary,
     run: &HistoryRun<'_>,
@@ -152,16 +187,49 @@ where
     F: Fn() -> S + Sync,
 {
     let repo = open(run.root).map_err(|e| e.to_string())?;
-    let mut by_source: HashMap<Source, Vec<&Remembered>> = HashMap::new();
-    for r in &summary.findings {
+    let mut out = Collected {
+        skipped: summary.skipped.clone(),
+        files_scanned: summary.files_scanned,
+        bytes_scanned: summary.bytes_scanned,
+        suppressed: summary.suppressed,
+        ..Collected::default()
+    };
+    out.hits = rebuild_findings(&repo, summary, run, max, make_sink)?.into_iter().map(|(_, h, _)| h).collect();
+    if summary.commits == 0 {
+        out.notes.push("the repository has no commits".into());
+    } else if repo.is_shallow() {
+        out.notes.push(SHALLOW_NOTE.into());
+    }
+    Ok(out)
+}
+
+/// One finding of a summary, rebuilt: its index in the summary, its hit, and what a blob must
+/// hold to carry it (see [`needle`](super::blobs::needle)).
+pub(super) type Rebuilt = (usize, Hit, Vec<u8>);
+
+/// The findings of `summary`, rebuilt: each finding's blob scanned again as it was, in parallel,
+/// the hit with the remembered fingerprint taken from it.
+pub(super) fn rebuild_findings<S, F>(
+    repo: &Repository,
+    summary: &Summary,
+    run: &HistoryRun<'_>,
+    max: u64,
+    make_sink: &F,
+) -> std::result::Result<Vec<Rebuilt>, String>
+where
+    S: BlobSink,
+    F: Fn() -> S + Sync,
+{
+    let mut by_source: HashMap<Source, Vec<(usize, &Remembered)>> = HashMap::new();
+    for (i, r) in summary.findings.iter().enumerate() {
         let oid = |s: &str| Oid::from_str(s).map_err(|_| "corrupt (a blob id)".to_string());
         let base = r.base.as_deref().map(oid).transpose()?;
-        by_source.entry((oid(&r.blob)?, base, r.scanned_as.clone())).or_default().push(r);
+        by_source.entry((oid(&r.blob)?, base, r.scanned_as.clone())).or_default().push((i, r));
     }
-    let sources: Vec<(Source, Vec<&Remembered>)> = by_source.into_iter().collect();
+    let sources: Vec<(Source, Vec<(usize, &Remembered)>)> = by_source.into_iter().collect();
     let git_dir = repo.path().to_path_buf();
     let pool = pool(run.threads).map_err(|e| e.to_string())?;
-    let found: Vec<std::result::Result<Vec<Hit>, String>> = pool.install(|| {
+    let found: Vec<std::result::Result<Vec<Rebuilt>, String>> = pool.install(|| {
         sources
             .par_iter()
             .map_init(
@@ -173,25 +241,15 @@ where
             )
             .collect()
     });
-    let mut out = Collected {
-        skipped: summary.skipped.clone(),
-        files_scanned: summary.files_scanned,
-        bytes_scanned: summary.bytes_scanned,
-        suppressed: summary.suppressed,
-        ..Collected::default()
-    };
+    let mut all = Vec::with_capacity(summary.findings.len());
     for hits in found {
-        out.hits.extend(hits?);
+        all.extend(hits?);
     }
     if run.cancel.is_cancelled() {
         return Err("interrupted".into());
     }
-    if summary.commits == 0 {
-        out.notes.push("the repository has no commits".into());
-    } else if repo.is_shallow() {
-        out.notes.push(SHALLOW_NOTE.into());
-    }
-    Ok(out)
+    all.sort_unstable_by_key(|(i, _, _)| *i);
+    Ok(all)
 }
 
 /// Scans the blob of `source` again as it was scanned, and takes from it the hit of each of
@@ -200,25 +258,25 @@ fn hits_again(
     repo: &Repository,
     sink: &mut dyn BlobSink,
     (blob, base, scanned_as): &Source,
-    wanted: &[&Remembered],
+    wanted: &[(usize, &Remembered)],
     max: u64,
-) -> std::result::Result<Vec<Hit>, String> {
+) -> std::result::Result<Vec<Rebuilt>, String> {
     let base_text = match base.map(|b| read_text(repo, b, max)) {
         Some(BlobText::Text(t)) => Some(t),
         _ => None,
     };
-    let first = wanted.first().map(|r| r.provenance());
+    let first = wanted.first().map(|(_, r)| r.provenance());
     let origin = Origin { path: scanned_as, provenance: first.as_ref() };
     let (scan, _) = scan_blob(repo, sink, *blob, origin, max, base_text.as_ref().map(Text::bytes));
     let mut hits = Vec::with_capacity(wanted.len());
-    for r in wanted {
+    for &(i, r) in wanted {
         let same = |h: &&Hit| finding::fingerprint_of_digest(&h.finding.rule_id, &r.path, &h.digest) == r.fingerprint;
-        let Some(h) = scan.scanned.hits.iter().find(same) else {
+        let Some(at) = scan.scanned.hits.iter().position(|h| same(&h)) else {
             return Err(format!("a finding in blob {blob} was not found again"));
         };
-        let mut h = relabel(h, &r.path, Some(&r.provenance()));
+        let mut h = relabel(&scan.scanned.hits[at], &r.path, Some(&r.provenance()));
         h.finding.commits = Some(r.commits);
-        hits.push(h);
+        hits.push((i, h, scan.needles.get(at).cloned().unwrap_or_default()));
     }
     Ok(hits)
 }

@@ -96,8 +96,9 @@ pub(crate) struct Remembered {
     pub(super) date: String,
     pub(super) time: i64,
     pub(super) order: usize,
-    /// How many commits carried it.
+    /// How many commits carried it, and the versions of its path that did.
     pub(super) commits: u64,
+    pub(super) carriers: Vec<String>,
 }
 
 /// What a complete history scan saw and reported.
@@ -119,7 +120,14 @@ pub(crate) struct Summary {
 impl Remembered {
     /// The remembered form of `hit`, found in `blob` (scanned against `base`, as `scanned_as`)
     /// and introduced by the commit at `order` in the history.
-    pub(super) fn of(hit: &Hit, (blob, base, scanned_as): (Oid, Option<Oid>, String), order: usize) -> Remembered {
+    pub(super) fn of(
+        hit: &Hit,
+        (blob, base, scanned_as): (Oid, Option<Oid>, String),
+        order: usize,
+        mut carriers: Vec<Oid>,
+    ) -> Remembered {
+        carriers.sort_unstable();
+        carriers.dedup();
         let f = &hit.finding;
         Remembered {
             blob: blob.to_string(),
@@ -134,6 +142,7 @@ impl Remembered {
             time: hit.exposed_since.unwrap_or_default(),
             order,
             commits: f.commits.unwrap_or(1),
+            carriers: carriers.iter().map(Oid::to_string).collect(),
         }
     }
 
@@ -171,6 +180,13 @@ impl Summary {
             findings,
             blobs,
         }
+    }
+}
+
+impl Summary {
+    /// Whether the history used `blob` as a file.
+    pub(super) fn knows_blob(&self, blob: Oid) -> bool {
+        self.blobs.binary_search(&blob).is_ok()
     }
 }
 
@@ -258,7 +274,8 @@ mod tests {
         save(dir.path(), &[7; 32], &summary()).expect("written");
         let (id, back) = load(dir.path()).expect("readable").expect("present");
         assert_eq!(id, [7; 32]);
-        assert_eq!((back.refs, back.commits, back.blobs.len()), (summary().refs, 3, 2));
+        assert_eq!((&back.refs, back.commits, back.blobs.len()), (&summary().refs, 3, 2));
+        assert!(back.knows_blob(Oid::from_bytes(&[2; 20]).expect("oid")));
         let file = summary_file(dir.path());
         let bytes = std::fs::read(&file).expect("file");
         let mut bad = bytes.clone();
