@@ -109,6 +109,7 @@ struct Merged {
 /// Scans the `new` commits (see [`new_commits`]) of the history `summary` describes and merges
 /// them with it: the grown history's findings and counts, and its summary (with tips `now`).
 pub(super) fn scan_growth<S, F>(
+    repo: &Repository,
     summary: &Summary,
     (new, now): (&[Oid], RefState),
     run: &HistoryRun<'_>,
@@ -119,10 +120,9 @@ where
     S: BlobSink,
     F: Fn() -> S + Sync,
 {
-    let repo = super::open(run.root).map_err(|e| e.to_string())?;
     let git_dir = repo.path().to_path_buf();
-    let mut merged = old_findings(&repo, summary, run, max, make_sink)?;
-    let (records, paths, infos) = read_commits(&repo, new, summary.commits as usize)?;
+    let mut merged = old_findings(repo, summary, run, max, make_sink)?;
+    let (records, paths, infos) = read_commits(repo, new, summary.commits as usize)?;
     let (uses, bases, special) = index(summary, (new, &records, &paths), &infos)?;
     let mut seen: Vec<Oid> = uses.keys().copied().collect();
     let sink = make_sink();
@@ -161,7 +161,7 @@ where
     for (_, b) in best {
         merge(&mut merged, b, &base_of)?;
     }
-    count_new_carriers(&repo, summary, &mut merged, (new, &records, &paths));
+    count_new_carriers(repo, summary, &mut merged, (new, &records, &paths));
     push_special(&mut out, special);
     let mut skipped = summary.skipped.clone();
     for s in out.skipped.drain(..) {

@@ -5,12 +5,16 @@
 //! same (and nothing else that decides the walk changed), the commits and blobs are those of the
 //! summarised scan, so its report is rebuilt without a walk: each finding's blob is scanned
 //! again (which gives the redacted secret, its place and rule, never stored) and matched by its
-//! fingerprint; counts, skipped objects and carried counts are the summary's. Anything else
-//! (moved refs, another identity, a finding not found again) falls back to the full scan, which
-//! still reuses the walk and scan caches, and which writes a new summary.
+//! fingerprint; counts, skipped objects and carried counts are the summary's. When the history
+//! only grew, only the new commits are read (see [`grow`](super::grow)). Anything else (rewritten
+//! refs, another identity, a finding not found again) falls back to the full scan, which still
+//! reuses the walk and scan caches, and which writes a new summary.
+//!
+//! Objects are taken to be what they were: a repository that lost objects while its refs stayed
+//! put is not noticed until a full scan.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 use rayon::prelude::*;
@@ -41,12 +45,19 @@ pub(crate) struct HistoryRun<'a> {
 }
 
 /// The first step of a history scan: the walked history, or the summary of an earlier scan of
-/// the same tips (nothing walked), or of tips that the new ones descend from (with the new
-/// commits, parents first, and the new tips).
+/// the same tips (nothing walked) or of tips that the new ones grew from.
 pub(crate) enum Prepared {
     Walked(Box<HistoryPlan>, Vec<String>),
-    Unchanged(Box<Loaded>),
-    Grown(Box<Loaded>, Vec<Oid>, RefState),
+    Known(Box<Known>),
+}
+
+/// A summary whose tips are the history's, or grew into them.
+pub(crate) struct Known {
+    loaded: Loaded,
+    /// The repository's git directory (opened and guarded, see [`open`]).
+    git_dir: PathBuf,
+    /// The new commits (parents first) and the new tips, if the history grew.
+    growth: Option<(Vec<Oid>, RefState)>,
 }
 
 /// Reads the history (see [`plan_history`]) unless the `--cache` summary is of the same tips or
@@ -57,8 +68,7 @@ pub(crate) fn prepare_history(run: &HistoryRun<'_>) -> Result<Prepared> {
     if let Some(dir) = run.cache.filter(|_| run.shard.is_none()) {
         match summary::load(dir) {
             Ok(Some(loaded)) => match compare(run.root, &loaded.1) {
-                Ok(None) => return Ok(Prepared::Unchanged(Box::new(loaded))),
-                Ok(Some((new, now))) => return Ok(Prepared::Grown(Box::new(loaded), new, now)),
+                Ok((git_dir, growth)) => return Ok(Prepared::Known(Box::new(Known { loaded, git_dir, growth }))),
                 Err(why) => not_used(&why),
             },
             Ok(None) => {}
@@ -74,15 +84,19 @@ pub(crate) fn prepare_history(run: &HistoryRun<'_>) -> Result<Prepared> {
 
 /// How the history at `root` differs from the one `summary` was made for: not at all (`None`),
 /// by new commits only (those, and the new tips), or otherwise (why).
-fn compare(root: &Path, summary: &Summary) -> std::result::Result<Option<(Vec<Oid>, RefState)>, String> {
+/// Returns the repository's git directory with it.
+type Compared = (PathBuf, Option<(Vec<Oid>, RefState)>);
+
+fn compare(root: &Path, summary: &Summary) -> std::result::Result<Compared, String> {
     let repo = open(root).map_err(|e| e.to_string())?;
+    let git_dir = repo.path().to_path_buf();
     let tips = named_tips(&repo).map_err(|e| e.to_string())?;
     let now = RefState::of(&repo, &tips);
     if now == summary.refs {
-        return Ok(None);
+        return Ok((git_dir, None));
     }
     let new = grow::new_commits(&repo, summary, &now, &tips)?;
-    Ok(Some((new, now)))
+    Ok((git_dir, Some((new, now))))
 }
 
 fn not_used(why: &str) {
@@ -104,8 +118,8 @@ where
 {
     let (plan, mut notes) = match prepared {
         Prepared::Walked(plan, notes) => (*plan, notes),
-        known => {
-            match from_summary(known, run, (identity, max), &make_sink) {
+        Prepared::Known(known) => {
+            match from_summary(*known, run, (identity, max), &make_sink) {
                 Ok(c) => return Ok(c),
                 Err(why) => not_used(&why),
             }
@@ -132,7 +146,7 @@ where
 /// The report of a history whose summary is `known` (see [`Prepared`]): rebuilt, or grown by its
 /// new commits (and the summary replaced).
 fn from_summary<S, F>(
-    known: Prepared,
+    Known { loaded, git_dir, growth }: Known,
     run: &HistoryRun<'_>,
     (identity, max): (Option<[u8; 32]>, u64),
     make_sink: &F,
@@ -141,17 +155,13 @@ where
     S: BlobSink,
     F: Fn() -> S + Sync,
 {
-    let (loaded, growth) = match known {
-        Prepared::Walked(..) => return Err("the history was walked".into()),
-        Prepared::Unchanged(loaded) => (loaded, None),
-        Prepared::Grown(loaded, new, now) => (loaded, Some((new, now))),
-    };
-    let (written_for, summary) = *loaded;
+    let (written_for, summary) = loaded;
+    let repo = reopen(&git_dir).ok_or("cannot open the repository")?;
     let (Some(identity), Some(dir)) = (identity.filter(|id| *id == written_for), run.cache) else {
         return Err("written for other rules, registry, configuration or options".into());
     };
     let Some((new, now)) = growth else {
-        let c = rebuild(&summary, run, max, make_sink)?;
+        let c = rebuild(&repo, &summary, run, max, make_sink)?;
         let n = summary.commits;
         eprintln!(
             "ndaguard: history cache: refs unchanged, {} finding(s) rebuilt, {n} commit(s) not walked",
@@ -159,7 +169,7 @@ where
         );
         return Ok(c);
     };
-    let (mut c, grown) = grow::scan_growth(&summary, (&new, now), run, max, make_sink)?;
+    let (mut c, grown) = grow::scan_growth(&repo, &summary, (&new, now), run, max, make_sink)?;
     if let Err(e) = summary::save(dir, &identity, &grown) {
         c.notes.push(format!("the history summary could not be written: {e}"));
     }
@@ -177,6 +187,7 @@ type Source = (Oid, Option<Oid>, String);
 
 /// The report of the summarised scan, rebuilt (see [`rebuild_findings`]).
 fn rebuild<S, F>(
+    repo: &Repository,
     summary: &Summary,
     run: &HistoryRun<'_>,
     max: u64,
@@ -186,7 +197,6 @@ where
     S: BlobSink,
     F: Fn() -> S + Sync,
 {
-    let repo = open(run.root).map_err(|e| e.to_string())?;
     let mut out = Collected {
         skipped: summary.skipped.clone(),
         files_scanned: summary.files_scanned,
@@ -194,7 +204,7 @@ where
         suppressed: summary.suppressed,
         ..Collected::default()
     };
-    out.hits = rebuild_findings(&repo, summary, run, max, make_sink)?.into_iter().map(|(_, h, _)| h).collect();
+    out.hits = rebuild_findings(repo, summary, run, max, make_sink)?.into_iter().map(|(_, h, _)| h).collect();
     if summary.commits == 0 {
         out.notes.push("the repository has no commits".into());
     } else if repo.is_shallow() {
