@@ -33,6 +33,11 @@ pub(crate) fn run(req: &ScanRequest, cancel: &Cancel) -> Result<ScanReport> {
     let started = Instant::now();
     let started_at = OffsetDateTime::now_utc();
     let target = req.target();
+    if target == Target::Tree {
+        // Before any thread allocates (see `malloc`).
+        crate::source::malloc::cap_arenas();
+        crate::source::malloc::fix_mmap_threshold();
+    }
     // Corrupt loose objects are hidden behind a temporary object directory until the run ends.
     let _objects = git::ObjectGuards;
     let meter = Arc::new(git::Meter::default());

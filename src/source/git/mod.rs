@@ -266,7 +266,7 @@ fn open(root: &Path) -> Result<Repository> {
     // tenth of a history walk's CPU once full), trees are cached by the walk itself (see
     // `trees`), and every blob is read once.
     git2::opts::enable_caching(false);
-    cap_malloc_arenas();
+    super::malloc::cap_arenas();
     // SAFETY: these only set libgit2's global limits, before any repository of this run is used.
     unsafe {
         let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
@@ -280,27 +280,6 @@ fn open(root: &Path) -> Result<Repository> {
     })?;
     Ok(repo)
 }
-
-/// Caps glibc's malloc arenas at one per core (its default is eight per core). A history scan
-/// allocates its index in one thread and its results in others, and memory one arena frees is
-/// not reused by another: on the rails history the cap cuts the scan's anonymous memory by
-/// about 40 MiB (a tenth).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn cap_malloc_arenas() {
-    extern "C" {
-        fn mallopt(param: std::os::raw::c_int, value: std::os::raw::c_int) -> std::os::raw::c_int;
-    }
-    /// glibc's `M_ARENA_MAX` (malloc.h).
-    const M_ARENA_MAX: std::os::raw::c_int = -8;
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 64);
-    // SAFETY: mallopt only sets a tunable of glibc's allocator, which it allows at any time.
-    unsafe {
-        mallopt(M_ARENA_MAX, cores as std::os::raw::c_int);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn cap_malloc_arenas() {}
 
 /// Opens the repository at `git_dir` again (for a worker thread), hiding what [`open`] hid.
 fn reopen(git_dir: &Path) -> Option<Repository> {
