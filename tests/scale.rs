@@ -443,6 +443,20 @@ fn a_rescan_after_new_commits_reports_what_a_full_scan_does() {
     assert!(summary_line(&err).contains("3 new commit(s) walked"), "{err}");
     assert_same(&merged, &plain, &err);
 
+    // A branch scanned before, merged now: the merge sets the branch's (old, clean) blob again,
+    // as a full scan would scan it; the growth takes it.
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("svc5/config.py", "DEBUG = False\n");
+    r.commit("feature");
+    r.git(&["checkout", "-q", "main"]);
+    history(r.path(), &["--cache", dir]);
+    r.git(&["merge", "-q", "--no-ff", "--no-commit", "feature"]);
+    r.commit_index("merge feature");
+    let (plain, _) = history(r.path(), &[]);
+    let (merged, err) = history(r.path(), &["--cache", dir]);
+    assert!(summary_line(&err).contains("1 new commit(s) walked"), "{err}");
+    assert_same(&merged, &plain, &err);
+
     // A rename sets a blob the history already had: the full scan, the same report.
     r.git(&["mv", "late/readme.md", "late/README.md"]);
     r.commit("renamed");

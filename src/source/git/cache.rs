@@ -115,6 +115,11 @@ impl ScanCache {
         Some(Scanned { hits: Vec::new(), suppressed: e.suppressed, bytes: e.bytes, skipped: None })
     }
 
+    /// The base `blob` was scanned against (zero: whole), if it was recorded.
+    pub(super) fn recorded_base(&self, blob: Oid) -> Option<Oid> {
+        self.known.get(&blob).map(|e| e.base)
+    }
+
     /// The entry of a blob scanned as `path` against `base`, if its result may be recorded:
     /// nothing found, and either scanned or binary.
     pub(crate) fn entry(base: Option<Oid>, path: &str, s: &Scanned) -> Option<Entry> {

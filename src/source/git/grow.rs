@@ -7,10 +7,11 @@
 //! introduced are scanned, exactly as a full scan scans them; their findings are merged with the
 //! summary's (a (path, secret) keeps the earliest commit), and the commits carrying each finding
 //! are counted for the new commits only (a new commit's entry at a path is the one it set, or its
-//! first parent's). A new commit that sets a blob the old history already used (a rename, a
-//! revert, a merge of an old branch) would change how that blob is scanned, and a new commit with
-//! the author date of an old finding's would need the old order to break the tie: both fall back
-//! to the full scan.
+//! first parent's). A new commit that sets a blob the old history already used is accepted only
+//! where a full scan would scan that blob as before (see [`check_resets`]: a merge that takes an
+//! old parent's version, the blob clean and its base kept); a rename or a revert could change how
+//! it is scanned, and a new commit with the author date of an old finding's would need the old
+//! order to break the tie: those fall back to the full scan.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -18,6 +19,7 @@ use std::path::Path;
 use git2::{Oid, Repository};
 
 use super::blobs::{record_base, record_use, version_chains, Base, BlobUses};
+use super::cache::ScanCache;
 use super::history::{drop_allowlisted, earliest_findings, path_groups, BestFinding, ScanTasks};
 use super::quick::{rebuild_findings, HistoryRun};
 use super::summary::{RefState, Remembered, Summary};
@@ -110,7 +112,7 @@ struct Merged {
 /// them with it: the grown history's findings and counts, and its summary (with tips `now`).
 pub(super) fn scan_growth<S, F>(
     repo: &Repository,
-    summary: &Summary,
+    (summary, identity): (&Summary, Option<(&Path, [u8; 32])>),
     (new, now): (&[Oid], RefState),
     run: &HistoryRun<'_>,
     max: u64,
@@ -123,7 +125,11 @@ where
     let git_dir = repo.path().to_path_buf();
     let mut merged = old_findings(repo, summary, run, max, make_sink)?;
     let (records, paths, infos) = read_commits(repo, new, summary.commits as usize)?;
-    let (uses, bases, special) = index(summary, (new, &records, &paths), &infos)?;
+    let (uses, bases, special, resets) = index(summary, (new, &records, &paths), &infos);
+    if !resets.is_empty() {
+        let cache = identity.map(|(dir, id)| ScanCache::open(dir, "history.cache", id));
+        check_resets(repo, (summary, cache.as_ref()), &resets, (&infos, &paths))?;
+    }
     let mut seen: Vec<Oid> = uses.keys().copied().collect();
     let sink = make_sink();
     let mut out = Collected::default();
@@ -154,6 +160,11 @@ where
     let pool = pool(run.threads).map_err(|e| e.to_string())?;
     let scanned = pool.install(|| scan.run(&tasks, make_sink));
     scanned.count_clean(run.cancel, &mut out);
+    let mut clean = summary.clean.clone();
+    for &(i, _, _) in &scanned.clean {
+        let blob = blobs[i].0;
+        clean.push((blob.to_string(), base_of.get(&blob).map(Oid::to_string).unwrap_or_default()));
+    }
     let best = earliest_findings(scanned.full, (&blobs, &groups, &paths), &infos, &sink, run.cancel, &mut out);
     if run.cancel.is_cancelled() {
         return Err("interrupted".into());
@@ -184,6 +195,7 @@ where
     grown.bytes_scanned += summary.bytes_scanned;
     grown.suppressed += summary.suppressed;
     grown.skipped = skipped;
+    grown.clean = clean;
     let collected = Collected {
         hits: merged.into_values().map(|m| m.hit).collect(),
         skipped: grown.skipped.clone(),
@@ -248,22 +260,21 @@ fn read_commits(repo: &Repository, new: &[Oid], old: usize) -> Result<(Vec<Recor
     Ok((records, paths, infos))
 }
 
-type Index = (BlobUses, OidMap<Base>, HashMap<String, SkipReason>);
+/// A blob of the old history that a new commit sets again: (commit, path, blob, the blob it
+/// replaced).
+type Reset = (Oid, u32, Oid, Option<Oid>);
 
-/// The new blobs of the new commits, with their uses and bases, and the links and submodules
-/// they set; a blob the old history used refuses the growth.
-fn index(
-    summary: &Summary,
-    (new, records, paths): (&[Oid], &[Record], &Paths),
-    infos: &OidMap<CommitInfo>,
-) -> Result<Index, Why> {
-    let (mut uses, mut bases, mut special) = (BlobUses::default(), OidMap::default(), HashMap::new());
+type Index = (BlobUses, OidMap<Base>, HashMap<String, SkipReason>, Vec<Reset>);
+
+/// The new blobs of the new commits, with their uses and bases, the links and submodules they
+/// set, and the old blobs they set again (see [`check_resets`]).
+fn index(summary: &Summary, (new, records, paths): (&[Oid], &[Record], &Paths), infos: &OidMap<CommitInfo>) -> Index {
+    let (mut uses, mut bases, mut special, mut resets) =
+        (BlobUses::default(), OidMap::default(), HashMap::new(), Vec::new());
     for (c, r) in new.iter().zip(records) {
         for s in r.sets.iter().filter(|s| !s.blob.is_zero()) {
             match s.kind {
-                ChangeKind::File if summary.knows_blob(s.blob) => {
-                    return Err(format!("new commit {c} sets blob {} of the earlier history", s.blob));
-                }
+                ChangeKind::File if summary.knows_blob(s.blob) => resets.push((*c, s.path, s.blob, s.old)),
                 ChangeKind::File => {
                     record_base(&mut bases, s.blob, s.old);
                     record_use(&mut uses, infos, s.blob, s.path, *c);
@@ -277,7 +288,37 @@ fn index(
             }
         }
     }
-    Ok((uses, bases, special))
+    (uses, bases, special, resets)
+}
+
+/// Whether the old blobs that new commits set again leave a full scan's report as it was, but
+/// for the commits that carry findings: each must be set by a merge at a path where another
+/// parent has it, set there by a commit authored earlier (so the path was among its uses and its
+/// first use there stays), and have been found clean against a base the change keeps (see
+/// [`record_base`]), so that it would be scanned the same. Otherwise: why not.
+fn check_resets(
+    repo: &Repository,
+    (summary, cache): (&Summary, Option<&ScanCache>),
+    resets: &[Reset],
+    (infos, paths): (&OidMap<CommitInfo>, &Paths),
+) -> Result<(), Why> {
+    for &(c, path, blob, old) in resets {
+        let refuse = || format!("new commit {c} sets blob {blob} of the earlier history");
+        let known = summary.clean.iter().find(|(b, _)| *b == blob.to_string());
+        let known = known.map(|(_, base)| if base.is_empty() { Ok(Oid::ZERO_SHA1) } else { oid(base) }).transpose()?;
+        let Some(base) = known.or_else(|| cache.and_then(|k| k.recorded_base(blob))) else { return Err(refuse()) };
+        if !base.is_zero() && old != Some(base) {
+            return Err(refuse());
+        }
+        let commit = repo.find_commit(c).map_err(|_| refuse())?;
+        let time = infos.get(&c).map_or(i64::MIN, |i| i.provenance.time);
+        // Another parent has it there, set by an earlier commit: its first use there stays.
+        let name = paths.name(path);
+        if !commit.parent_ids().skip(1).filter_map(|p| setter_time(repo, p, name, blob)).any(|t| t < time) {
+            return Err(refuse());
+        }
+    }
+    Ok(())
 }
 
 /// Merges a finding of the new blobs into the old ones: a (path, secret) keeps the earliest
@@ -361,7 +402,23 @@ fn count_new_carriers(
     }
 }
 
-/// The entry at `path` in an old commit's tree.
+/// The author time of the commit that set `blob` at `path` in the first-parent line of `from`
+/// (whose tree has it there), if it is found within a few thousand commits.
+fn setter_time(repo: &Repository, from: Oid, path: &str, blob: Oid) -> Option<i64> {
+    let mut at = repo.find_commit(from).ok()?;
+    if entry_at(repo, at.id(), path) != Some(blob) {
+        return None;
+    }
+    for _ in 0..4096 {
+        match at.parent(0) {
+            Ok(p) if entry_at(repo, p.id(), path) == Some(blob) => at = p,
+            _ => return Some(at.author().when().seconds()),
+        }
+    }
+    None
+}
+
+/// The entry at `path` in a commit's tree.
 fn entry_at(repo: &Repository, commit: Oid, path: &str) -> Option<Oid> {
     let tree = repo.find_commit(commit).ok()?.tree().ok()?;
     let entry = tree.get_path(Path::new(path)).ok()?;

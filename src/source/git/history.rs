@@ -207,7 +207,7 @@ pub(super) struct Results {
     /// (blob index, one result per scan of it), in task order.
     pub(super) full: Vec<(usize, Vec<BlobScan>)>,
     /// (blob index, bytes, matches suppressed).
-    clean: Vec<(usize, u64, u64)>,
+    pub(super) clean: Vec<(usize, u64, u64)>,
 }
 
 impl Results {

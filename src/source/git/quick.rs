@@ -169,7 +169,8 @@ where
         );
         return Ok(c);
     };
-    let (mut c, grown) = grow::scan_growth(&repo, &summary, (&new, now), run, max, make_sink)?;
+    let known = (&summary, Some((dir, identity)));
+    let (mut c, grown) = grow::scan_growth(&repo, known, (&new, now), run, max, make_sink)?;
     if let Err(e) = summary::save(dir, &identity, &grown) {
         c.notes.push(format!("the history summary could not be written: {e}"));
     }

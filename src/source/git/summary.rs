@@ -24,7 +24,7 @@ use crate::blob::{Collected, Hit, Provenance};
 use crate::finding::Skipped;
 
 const MAGIC: &[u8; 25] = b"NDAGUARD-HISTORY-SUMMARY\n";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const HEADER: usize = MAGIC.len() + 4 + 32 + 8;
 
 /// The summary file in a `--cache` directory.
@@ -112,6 +112,9 @@ pub(crate) struct Summary {
     pub(super) suppressed: u64,
     pub(super) skipped: Vec<Skipped>,
     pub(super) findings: Vec<Remembered>,
+    /// Blobs that rescans after new commits scanned and found nothing in, with the base each was
+    /// scanned against (empty: whole); the scan cache knows those of the last full scan.
+    pub(super) clean: Vec<(String, String)>,
     /// Every blob id the history used as a file, sorted (kept outside the JSON part of the file).
     #[serde(skip)]
     pub(super) blobs: Vec<Oid>,
@@ -178,6 +181,7 @@ impl Summary {
             suppressed: out.suppressed,
             skipped: out.skipped.clone(),
             findings,
+            clean: Vec::new(),
             blobs,
         }
     }
@@ -263,6 +267,7 @@ mod tests {
             suppressed: 0,
             skipped: Vec::new(),
             findings: Vec::new(),
+            clean: Vec::new(),
             blobs: vec![Oid::from_bytes(&[1; 20]).expect("oid"), Oid::from_bytes(&[2; 20]).expect("oid")],
         }
     }
