@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::lines::{line_of_offset, LineIndex};
 
-mod builtin {
-    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
-}
+mod builtin;
+
+pub use builtin::builtin;
 
 /// How bad a leak of this kind of secret is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -427,15 +427,6 @@ pub fn compile_all(rules: &[Rule]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The built-in rules.
-pub fn builtin() -> Result<Vec<Rule>> {
-    let mut all = Vec::new();
-    for (name, text) in builtin::BUILTIN_RULE_FILES {
-        all.extend(parse_rules(&format!("<built-in>/rules/{name}"), text, true)?);
-    }
-    Ok(all)
 }
 
 /// Loads every `*.toml` file of a user rule directory (or a single file), compiling each regex.
