@@ -3,7 +3,8 @@
 //!
 //! The corpus is generated from a fixed seed: source-like lines (identifiers, strings, numbers,
 //! comments with words that are rule keywords, such as `token` and `password`) with a planted
-//! token every few hundred lines, so that the prefilter fires as it does on real code.
+//! token every few hundred lines, so that the prefilter fires as it does on real code; and one
+//! long line full of keywords, as in minified files.
 //!
 //! Run: `cargo bench --bench engine`. Peer comparisons on real corpora are in
 //! `benches/compare.sh`.
@@ -80,6 +81,14 @@ fn throughput(c: &mut Criterion) {
             b.iter(|| scanner.find(data, "src/app.py", &mut state).len())
         });
     }
+    // A minified file: one 2 MB line full of keywords. Anchored rules whose regex may read to
+    // the end of the line were quadratic here before their tries were bounded.
+    let line = "\"see curl X and --pass Y\", ".repeat(2 * 1024 * 1024 / 26);
+    group.throughput(Throughput::Bytes(line.len() as u64));
+    group.bench_function("one_line_many_keywords", |b| {
+        let mut state = ScanState::default();
+        b.iter(|| scanner.find(line.as_bytes(), "dist/app.min.js", &mut state).len())
+    });
     group.finish();
 }
 

@@ -23,6 +23,12 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 /// At most this many leading strings are enumerated.
 const MAX_WORDS: usize = 256;
 
+/// How far past its keyword an anchored try reads. Matches of anchored rules are far shorter
+/// (a key, an operator and a value); without a bound, a rule whose regex may skip to the end of
+/// a line (`curl\b(?:[^\r\n]|…)*?…`) reads a minified line to its end from every keyword on
+/// it, which is quadratic in the line's length. Look-arounds still see past the bound.
+pub(super) const SPAN: usize = 16 * 1024;
+
 /// Whether every match of `regex` starts with one of `keywords` (ASCII case-insensitively) and
 /// its leading part is case-insensitive (see the module documentation).
 pub fn starts_with_keyword(regex: &str, keywords: &[String]) -> bool {

@@ -408,3 +408,35 @@ fn a_quoted_generic_value_is_a_secret_up_to_512_characters() {
         assert_eq!(got, found, "a quoted value of {len} characters");
     }
 }
+
+#[test]
+fn anchored_rules_find_matches_on_a_line_longer_than_their_span() {
+    // A minified file: one line of 3 × SPAN bytes, full of keywords (`curl`, `--password`,
+    // `token`), with single-line built-in examples planted along it, the last ones beyond
+    // the first span. Anchored tries read at most SPAN bytes past their keyword; they must
+    // still report what a search of the whole input reports.
+    let rules = crate::rules::builtin().expect("built-in rules");
+    let fast = Engine::new(rules.clone()).expect("engine");
+    let mut whole = Engine::new(rules).expect("engine");
+    whole.may_anchor.iter_mut().for_each(|a| *a = false);
+    whole.keyword_anchors.iter_mut().for_each(|a| *a = false);
+    let examples: Vec<&String> =
+        fast.rules.iter().flat_map(|r| r.examples.iter()).filter(|e| !e.contains('\n') && e.len() < 200).collect();
+    let mut rng = crate::testutil::XorShift::new(0x51_7cc1_b727_220a);
+    let mut data = Vec::new();
+    let mut planted = 0;
+    while data.len() < 3 * anchor::SPAN {
+        data.extend_from_slice(b"\"see curl to --pass the token\", ");
+        if rng.next().is_multiple_of(8) {
+            data.extend(examples[(rng.next() % examples.len() as u64) as usize].as_bytes());
+            data.extend_from_slice(b" ");
+            planted += 1;
+        }
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    fast.find(&data, Some("x.txt"), &mut Scratch::default(), &mut a);
+    whole.find(&data, Some("x.txt"), &mut Scratch::default(), &mut b);
+    assert!(planted > 100 && b.len() > 50, "{planted} planted, {} found", b.len());
+    assert!(b.iter().any(|m| m.start > 2 * anchor::SPAN), "nothing found past two spans");
+    assert_eq!(a, b);
+}

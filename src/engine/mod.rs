@@ -362,7 +362,8 @@ impl Engine {
             if at < from || !self.keyword_rules[ki].contains(&ri) {
                 continue;
             }
-            let input = regex_automata::Input::new(data).range(at..).anchored(regex_automata::Anchored::Yes);
+            let end = data.len().min(at.saturating_add(anchor::SPAN));
+            let input = regex_automata::Input::new(data).range(at..end).anchored(regex_automata::Anchored::Yes);
             re.search_captures(&input, &mut caps);
             let Some(m) = caps.get_match() else { continue };
             let Some((s, argument)) = anchored_secret_of(&caps) else {
