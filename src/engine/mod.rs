@@ -1,9 +1,8 @@
 //! The matching engine: keyword prefilter, regex confirmation, and per-rule filters.
 //!
 //! One Aho-Corasick automaton (a DFA) holds every rule's keywords (ASCII case-insensitive). A
-//! pass over the input marks the rules whose keywords occur (see `keywords_in`: the input is
-//! cut into lanes walked in step, since a DFA walking one stream waits on each transition's
-//! memory load); only those rules' regexes run (and, in a file with a path, the rules without
+//! pass over the input marks the rules whose keywords occur (see `keywords`); only those rules'
+//! regexes run (and, in a file with a path, the rules without
 //! keywords, which have a `path`), each over the whole input with `regex::bytes`.
 //! A regex is compiled the first time a rule is a candidate (most scans need few of them), and a
 //! path-limited rule's only where its path matches (see `paths`), so start-up costs only the
@@ -25,14 +24,12 @@ mod examples;
 mod expr;
 pub mod falsepos;
 mod keyname;
+mod keywords;
 mod paths;
 mod words;
 
 use std::sync::OnceLock;
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, PatternID};
 use regex::bytes::Regex;
 
 use crate::error::{Error, Result};
@@ -105,16 +102,8 @@ pub struct Engine {
     compiled: Vec<OnceLock<std::result::Result<Compiled, String>>>,
     /// Each rule's `path` regex, compiled apart (see `paths`).
     paths: paths::PathLimits,
-    automaton: DFA,
-    /// Length of the longest automaton pattern.
-    longest: usize,
-    /// The keywords, lowercase, each once.
-    keywords: Vec<Box<[u8]>>,
-    /// For each automaton pattern (a keyword's first [`PATTERN_BYTES`] bytes), the keywords that
-    /// begin with it.
-    pattern_keywords: Vec<Vec<usize>>,
-    /// For each keyword, the rules that listed it.
-    keyword_rules: Vec<Vec<usize>>,
+    /// The keywords, their automaton and the rules that listed each.
+    keywords: keywords::Keywords,
     /// For each rule, whether it may run only where its keywords start: its regex begins
     /// case-insensitively (`(?i)`). Whether it does is decided when it is compiled (see
     /// [`anchor`]: parsing every regex up front would cost start-up time).
@@ -132,58 +121,18 @@ pub struct Engine {
 impl Engine {
     /// Builds the engine over `rules`. Only the keyword automaton is built here.
     pub fn new(rules: Vec<Rule>) -> Result<Engine> {
-        let mut keywords: Vec<Box<[u8]>> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        let mut index: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
-        for (ri, rule) in rules.iter().enumerate() {
-            for k in &rule.keywords {
-                let key = k.to_ascii_lowercase().into_bytes();
-                let ki = *index.entry(key.clone()).or_insert_with(|| {
-                    keywords.push(key.into_boxed_slice());
-                    keyword_rules.push(Vec::new());
-                    keywords.len() - 1
-                });
-                if !keyword_rules[ki].contains(&ri) {
-                    keyword_rules[ki].push(ri);
-                }
-            }
-        }
-        // The automaton holds each keyword's first bytes only: most keywords differ early, and
-        // a smaller automaton stays in the processor's caches (see `PATTERN_BYTES`).
-        let mut patterns: Vec<&[u8]> = Vec::new();
-        let mut pattern_keywords: Vec<Vec<usize>> = Vec::new();
-        let mut by_prefix: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-        for (ki, k) in keywords.iter().enumerate() {
-            let prefix = &k[..k.len().min(PATTERN_BYTES)];
-            let pi = *by_prefix.entry(prefix).or_insert_with(|| {
-                patterns.push(prefix);
-                pattern_keywords.push(Vec::new());
-                patterns.len() - 1
-            });
-            pattern_keywords[pi].push(ki);
-        }
-        // Standard semantics: every occurrence of every pattern ends in a match state, which
-        // lists all patterns ending there (overlapping ones included).
-        let automaton = DFA::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .map_err(|e| Error::invalid("<rules>", None, format!("cannot build the keyword automaton: {e}")))?;
-        let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
+        let keywords = keywords::Keywords::new(&rules)?;
         let compiled = rules.iter().map(|_| OnceLock::new()).collect();
         let may_anchor: Vec<_> = rules.iter().map(|r| r.regex.starts_with("(?i)") && !r.keywords.is_empty()).collect();
         let path_only = (0..rules.len()).filter(|&ri| rules[ri].keywords.is_empty()).collect();
-        let keyword_anchors = keyword_rules.iter().map(|rs| rs.iter().any(|&ri| may_anchor[ri])).collect();
+        let keyword_anchors =
+            (0..keywords.len()).map(|ki| keywords.rules_of(ki).iter().any(|&ri| may_anchor[ri])).collect();
         let contexts = rules.iter().map(|r| context::context_of(&r.regex, &r.keywords)).collect();
         Ok(Engine {
             paths: paths::PathLimits::new(rules.len()),
             rules,
             compiled,
-            automaton,
-            longest,
             keywords,
-            pattern_keywords,
-            keyword_rules,
             may_anchor,
             keyword_anchors,
             contexts,
@@ -262,22 +211,15 @@ impl Engine {
         scratch.candidates.clear();
         scratch.starts.clear();
         let (marked, candidates, starts) = (&mut scratch.marked, &mut scratch.candidates, &mut scratch.starts);
-        keywords_in(&self.automaton, self.longest, data, |p, end| {
-            let at = end - self.automaton.pattern_len(p);
-            for &ki in &self.pattern_keywords[p.as_usize()] {
-                let k = &self.keywords[ki];
-                if !data.get(at..at + k.len()).is_some_and(|d| d.eq_ignore_ascii_case(k)) {
-                    continue;
+        self.keywords.find(data, |ki, at| {
+            for &ri in self.keywords.rules_of(ki) {
+                if !marked[ri] {
+                    marked[ri] = true;
+                    candidates.push(ri);
                 }
-                for &ri in &self.keyword_rules[ki] {
-                    if !marked[ri] {
-                        marked[ri] = true;
-                        candidates.push(ri);
-                    }
-                }
-                if self.keyword_anchors[ki] {
-                    starts.push((at, ki));
-                }
+            }
+            if self.keyword_anchors[ki] {
+                starts.push((at, ki));
             }
         });
         scratch.candidates.extend(self.path_only.iter().filter(|_| path.is_some()));
@@ -293,7 +235,7 @@ impl Engine {
             // The keyword occurrences of a rule are in `starts` when it may be anchored.
             if let (Some(Some(ctx)), Some(true)) = (self.contexts.get(ri), self.may_anchor.get(ri)) {
                 let starts = &scratch.starts;
-                if !starts.iter().any(|&(at, ki)| self.keyword_rules[ki].contains(&ri) && ctx.near(data, at)) {
+                if !starts.iter().any(|&(at, ki)| self.keywords.rules_of(ki).contains(&ri) && ctx.near(data, at)) {
                     continue;
                 }
             }
@@ -359,7 +301,7 @@ impl Engine {
         let mut caps = re.create_captures();
         let mut from = 0;
         for &(at, ki) in starts {
-            if at < from || !self.keyword_rules[ki].contains(&ri) {
+            if at < from || !self.keywords.rules_of(ki).contains(&ri) {
                 continue;
             }
             let end = data.len().min(at.saturating_add(anchor::SPAN));
@@ -509,57 +451,6 @@ struct Found<'a> {
 fn resume_at(rule: &Rule, accepted: bool, start: usize, end: usize, secret: usize) -> usize {
     let next = if !accepted && rule.model.is_some() { secret } else { end };
     next.max(start + 1)
-}
-
-/// How many bytes of each keyword the automaton holds; the rest is compared where they occur.
-/// With 1,769 keywords (15,554 bytes), all of them make 8,120 automaton states (a 4 MB DFA);
-/// their first 6 bytes make 3,680.
-const PATTERN_BYTES: usize = 6;
-
-/// Inputs shorter than this are walked as one lane.
-const MIN_LANED: usize = 1024;
-
-/// Calls `found` with the pattern and end offset of every keyword occurrence in `data` (in no
-/// particular order; an occurrence may be reported twice). Long inputs are cut into four lanes
-/// that overlap by `longest - 1` bytes, so that every occurrence lies whole in some lane, and the
-/// lanes are walked in step: their transitions do not depend on each other, so the processor
-/// overlaps their loads (about twice the speed of one lane on source code).
-fn keywords_in(dfa: &DFA, longest: usize, data: &[u8], found: impl FnMut(PatternID, usize)) {
-    if data.len() < MIN_LANED.max(8 * longest) {
-        walk_lanes::<1>(dfa, data, data.len(), [0], found);
-    } else {
-        let overlap = longest.saturating_sub(1);
-        let seg = data.len().div_ceil(4);
-        let len = (seg + overlap).min(data.len());
-        let starts = std::array::from_fn(|k| (k * seg).saturating_sub(overlap).min(data.len() - len));
-        walk_lanes::<4>(dfa, data, len, starts, found);
-    }
-}
-
-/// Walks `data[starts[k]..starts[k] + len]` for each lane `k`, in step. (Indexing, not zipped
-/// iterators: the zipped form measured slower.)
-#[allow(clippy::needless_range_loop)]
-fn walk_lanes<const K: usize>(
-    dfa: &DFA,
-    data: &[u8],
-    len: usize,
-    starts: [usize; K],
-    mut found: impl FnMut(PatternID, usize),
-) {
-    let Ok(start) = dfa.start_state(Anchored::No) else { return };
-    let lanes: [&[u8]; K] = std::array::from_fn(|k| &data[starts[k]..starts[k] + len]);
-    let mut state = [start; K];
-    for i in 0..len {
-        for k in 0..K {
-            let sid = dfa.next_state(Anchored::No, state[k], lanes[k][i]);
-            state[k] = sid;
-            if dfa.is_match(sid) {
-                for m in 0..dfa.match_len(sid) {
-                    found(dfa.match_pattern(sid, m), starts[k] + i + 1);
-                }
-            }
-        }
-    }
 }
 
 /// Where two matches overlap, keeps the more specific one: a non-generic rule beats a generic
