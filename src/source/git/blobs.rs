@@ -8,7 +8,7 @@
 use git2::{Oid, Repository};
 
 use super::linediff;
-use super::{read_error, CommitInfo, OidMap, OidSet};
+use super::{read_error, CommitInfo, Infos, OidMap, OidSet};
 use crate::blob::{BlobSink, Hit, Origin, Provenance, Scanned, STREAM_ABOVE};
 use crate::cancel::stall_point;
 use crate::finding::{self, SkipReason};
@@ -181,17 +181,17 @@ pub(super) fn first_key(info: &CommitInfo) -> (i64, usize) {
 }
 
 /// One use of a blob: its path (interned, see [`Paths`](super::walklog::Paths)) and the
-/// earliest commit that introduced it there.
-pub(super) type Use = (u32, Oid);
+/// earliest commit that introduced it there (its position, see [`Infos`]).
+pub(super) type Use = (u32, u32);
 
 /// Where each blob is used, the earliest commit per path.
 pub(super) type BlobUses = OidMap<Vec<Use>>;
 
-pub(super) fn record_use(uses: &mut BlobUses, infos: &OidMap<CommitInfo>, blob: Oid, path: u32, commit: Oid) {
+pub(super) fn record_use(uses: &mut BlobUses, infos: &Infos, blob: Oid, path: u32, commit: u32) {
     let list = uses.entry(blob).or_default();
     match list.iter_mut().find(|(p, _)| *p == path) {
         Some(entry) => {
-            let better = match (infos.get(&commit), infos.get(&entry.1)) {
+            let better = match (infos.get(commit), infos.get(entry.1)) {
                 (Some(new), Some(old)) => first_key(new) < first_key(old),
                 _ => false,
             };

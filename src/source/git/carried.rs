@@ -20,10 +20,16 @@ const NO_PARENT: u32 = u32::MAX;
 /// The commit's own tree could not be read: it carries nothing.
 const NO_TREE: u32 = u32::MAX - 1;
 
-/// For each commit (in topological order), the position of the first parent it was compared
-/// with, or a marker.
+/// What counting needs of the walk's records, flat (a few bytes a set, one allocation each, where
+/// the records hold a struct and a list per commit): for each commit (in topological order), the
+/// position of the first parent it was compared with (or a marker), and every (path, entry) it
+/// set.
 pub(super) struct Lineage {
     parent: Vec<u32>,
+    /// Where each commit's sets start in `sets`; one more than there are commits.
+    starts: Vec<u32>,
+    /// (path, entry) of each set, commit after commit (a zero entry: removed).
+    sets: Vec<(u32, Oid)>,
 }
 
 impl Lineage {
@@ -38,7 +44,27 @@ impl Lineage {
                 _ => NO_PARENT,
             })
             .collect();
-        Lineage { parent }
+        let mut sets = Vec::with_capacity(records.iter().map(|r| r.sets.len()).sum());
+        let mut starts = Vec::with_capacity(records.len() + 1);
+        for r in records {
+            starts.push(sets.len() as u32);
+            sets.extend(r.sets.iter().map(|s| (s.path, s.blob)));
+        }
+        starts.push(sets.len() as u32);
+        Lineage { parent, starts, sets }
+    }
+
+    /// The (commit, entry) sets of each of `wanted` paths.
+    pub(super) fn sets_of(&self, wanted: &[u32]) -> HashMap<u32, Vec<(u32, Oid)>> {
+        let mut out: HashMap<u32, Vec<(u32, Oid)>> = wanted.iter().map(|&p| (p, Vec::new())).collect();
+        for (at, w) in self.starts.windows(2).enumerate() {
+            for &(path, entry) in &self.sets[w[0] as usize..w[1] as usize] {
+                if let Some(v) = out.get_mut(&path) {
+                    v.push((at as u32, entry));
+                }
+            }
+        }
+        out
     }
 
     /// For each commit (in order), its entry at the path whose sets are `sets` ((commit, entry)
@@ -72,19 +98,6 @@ impl Lineage {
         }
         v
     }
-}
-
-/// The (commit, entry) sets of each of `wanted` paths, from every commit's record.
-pub(super) fn sets_of(records: &[Record], wanted: &[u32]) -> HashMap<u32, Vec<(u32, Oid)>> {
-    let mut out: HashMap<u32, Vec<(u32, Oid)>> = wanted.iter().map(|&p| (p, Vec::new())).collect();
-    for (at, r) in records.iter().enumerate() {
-        for s in &r.sets {
-            if let Some(v) = out.get_mut(&s.path) {
-                v.push((at as u32, s.blob));
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -128,7 +141,7 @@ mod tests {
         ];
         let lineage = Lineage::new(&commits, &records);
         let a = paths.get("a.txt").expect("interned");
-        let sets = sets_of(&records, &[a]);
+        let sets = lineage.sets_of(&[a]);
         assert_eq!(
             lineage.entries(&sets[&a]),
             vec![Some(oid(10)), Some(oid(10)), Some(oid(11)), None, Some(oid(10)), None, Some(oid(10))]

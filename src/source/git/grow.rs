@@ -26,7 +26,7 @@ use super::summary::{RefState, Remembered, Summary};
 use super::trees::TreeCache;
 use super::walk::commit_changes;
 use super::walklog::{Paths, Record};
-use super::{pool, push_special, ChangeKind, CommitInfo, OidMap, OidSet, TREE_CACHE};
+use super::{pool, push_special, ChangeKind, CommitInfo, Infos, OidMap, OidSet, TREE_CACHE};
 use crate::blob::{BlobSink, Collected, Hit};
 use crate::finding::{SkipReason, Skipped};
 use crate::source::tree;
@@ -244,8 +244,8 @@ where
 
 /// Each new commit's record (what it set against its first parent), the paths they name, and
 /// the commits' provenance, ordered after the `old` commits.
-fn read_commits(repo: &Repository, new: &[Oid], old: usize) -> Result<(Vec<Record>, Paths, OidMap<CommitInfo>), Why> {
-    let (mut records, mut paths, mut infos) = (Vec::with_capacity(new.len()), Paths::default(), OidMap::default());
+fn read_commits(repo: &Repository, new: &[Oid], old: usize) -> Result<(Vec<Record>, Paths, Infos), Why> {
+    let (mut records, mut paths, mut infos) = (Vec::with_capacity(new.len()), Paths::default(), Infos::default());
     let mut trees = TreeCache::new(TREE_CACHE);
     for (i, &c) in new.iter().enumerate() {
         let ch = commit_changes(repo, &mut trees, c, false);
@@ -254,30 +254,31 @@ fn read_commits(repo: &Repository, new: &[Oid], old: usize) -> Result<(Vec<Recor
         }
         let mut r = Record::of(&ch, &mut paths);
         let Some(provenance) = r.provenance.take() else { return Err(format!("new commit {c} has no date")) };
-        infos.insert(c, CommitInfo { provenance, order: old + i });
+        infos.0.push(Some(CommitInfo { provenance, order: old + i }));
         records.push(r);
     }
     Ok((records, paths, infos))
 }
 
-/// A blob of the old history that a new commit sets again: (commit, path, blob, the blob it
-/// replaced).
-type Reset = (Oid, u32, Oid, Option<Oid>);
+/// A blob of the old history that a new commit sets again: (commit, its position among the new
+/// commits, path, blob, the blob it replaced).
+type Reset = (Oid, u32, u32, Oid, Option<Oid>);
 
 type Index = (BlobUses, OidMap<Base>, HashMap<String, SkipReason>, Vec<Reset>);
 
 /// The new blobs of the new commits, with their uses and bases, the links and submodules they
 /// set, and the old blobs they set again (see [`check_resets`]).
-fn index(summary: &Summary, (new, records, paths): (&[Oid], &[Record], &Paths), infos: &OidMap<CommitInfo>) -> Index {
+fn index(summary: &Summary, (new, records, paths): (&[Oid], &[Record], &Paths), infos: &Infos) -> Index {
     let (mut uses, mut bases, mut special, mut resets) =
         (BlobUses::default(), OidMap::default(), HashMap::new(), Vec::new());
-    for (c, r) in new.iter().zip(records) {
+    for (at, (c, r)) in new.iter().zip(records).enumerate() {
+        let at = at as u32;
         for s in r.sets.iter().filter(|s| !s.blob.is_zero()) {
             match s.kind {
-                ChangeKind::File if summary.knows_blob(s.blob) => resets.push((*c, s.path, s.blob, s.old)),
+                ChangeKind::File if summary.knows_blob(s.blob) => resets.push((*c, at, s.path, s.blob, s.old)),
                 ChangeKind::File => {
                     record_base(&mut bases, s.blob, s.old);
-                    record_use(&mut uses, infos, s.blob, s.path, *c);
+                    record_use(&mut uses, infos, s.blob, s.path, at);
                 }
                 ChangeKind::Symlink => {
                     special.entry(paths.name(s.path).to_string()).or_insert(SkipReason::Symlink);
@@ -300,9 +301,9 @@ fn check_resets(
     repo: &Repository,
     (summary, cache): (&Summary, Option<&ScanCache>),
     resets: &[Reset],
-    (infos, paths): (&OidMap<CommitInfo>, &Paths),
+    (infos, paths): (&Infos, &Paths),
 ) -> Result<(), Why> {
-    for &(c, path, blob, old) in resets {
+    for &(c, at, path, blob, old) in resets {
         let refuse = || format!("new commit {c} sets blob {blob} of the earlier history");
         let known = summary.clean.iter().find(|(b, _)| *b == blob.to_string());
         let known = known.map(|(_, base)| if base.is_empty() { Ok(Oid::ZERO_SHA1) } else { oid(base) }).transpose()?;
@@ -311,7 +312,7 @@ fn check_resets(
             return Err(refuse());
         }
         let commit = repo.find_commit(c).map_err(|_| refuse())?;
-        let time = infos.get(&c).map_or(i64::MIN, |i| i.provenance.time);
+        let time = infos.get(at).map_or(i64::MIN, |i| i.provenance.time);
         // Another parent has it there, set by an earlier commit: its first use there stays.
         let name = paths.name(path);
         if !commit.parent_ids().skip(1).filter_map(|p| setter_time(repo, p, name, blob)).any(|t| t < time) {

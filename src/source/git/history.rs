@@ -14,12 +14,12 @@ use super::blobs::{
     Use,
 };
 use super::cache::{carried_key, CarriedKey, Entry, ScanCache};
-use super::carried::{sets_of, Lineage};
+use super::carried::Lineage;
 use super::linediff;
 use super::plan::HistoryPlan;
 use super::summary::{Remembered, Summary};
-use super::walklog::{Paths, Record};
-use super::{phase, reopen, CommitInfo, HistoryOptions, Meter, OidMap, OidSet, Phase, Shard};
+use super::walklog::Paths;
+use super::{phase, reopen, HistoryOptions, Infos, Meter, OidMap, OidSet, Phase, Shard};
 use crate::blob::{BlobSink, Collected, Hit, Origin, Scanned};
 use crate::cancel::Cancel;
 use crate::error::Result;
@@ -45,21 +45,7 @@ where
     F: Fn() -> S + Sync,
 {
     let HistoryOptions { max, shard, cache, meter } = *opts;
-    let HistoryPlan {
-        git_dir,
-        pool,
-        commits,
-        infos,
-        uses,
-        bases,
-        records,
-        paths,
-        lineage,
-        refs,
-        mut out,
-        clock,
-        cancel,
-    } = plan;
+    let HistoryPlan { git_dir, pool, commits, infos, uses, bases, paths, lineage, refs, mut out, clock, cancel } = plan;
     if commits.is_empty() {
         out.notes.push("the repository has no commits".into());
         return Ok(out);
@@ -74,6 +60,7 @@ where
     pool.install(|| blobs.par_sort_unstable_by(|(a, la), (b, lb)| name(la).cmp(name(lb)).then(a.cmp(b))));
     let groups = path_groups(&blobs, &sink, shard, &paths);
     let mut base_of = base_links(&blobs, &bases);
+    drop(bases);
     let mut tasks = version_chains(&blobs, &mut base_of);
     if let Some(shard) = shard {
         // A version whose base is in another shard reads that base's text (without scanning it).
@@ -108,7 +95,7 @@ where
         (vec![0u64; wanted.len()], vec![Vec::new(); wanted.len()], Vec::new())
     } else {
         meter.start(Phase::Carried, wanted.len() as u64);
-        let log = Log { records: &records, paths: &paths, lineage: &lineage };
+        let log = Log { paths: &paths, lineage: &lineage };
         pool.install(|| carried_counts(&git_dir, &log, &wanted, cache, meter, &cancel))
     };
     phase(&clock, "carried counts");
@@ -246,7 +233,7 @@ impl Results {
 /// as skipped (by the shard that owns it). Each blob's uses are sorted earliest commit first.
 pub(super) fn drop_allowlisted(
     uses: BlobUses,
-    (infos, paths): (&OidMap<CommitInfo>, &Paths),
+    (infos, paths): (&Infos, &Paths),
     sink: &dyn BlobSink,
     shard: Option<Shard>,
     out: &mut Collected,
@@ -269,7 +256,7 @@ pub(super) fn drop_allowlisted(
             }
         }
         if list.len() > 1 {
-            let key = |&(p, c): &Use| (infos.get(&c).map(first_key), paths.name(p));
+            let key = |&(p, c): &Use| (infos.get(c).map(first_key), paths.name(p));
             list.sort_by(|a, b| key(a).cmp(&key(b)));
         }
         list.shrink_to_fit();
@@ -284,7 +271,7 @@ pub(super) struct ScanTasks<'a> {
     pub(super) blobs: &'a BlobList,
     pub(super) groups: &'a [PathGroups],
     pub(super) paths: &'a Paths,
-    pub(super) infos: &'a OidMap<CommitInfo>,
+    pub(super) infos: &'a Infos,
     pub(super) base_of: &'a OidMap<Oid>,
     pub(super) max: u64,
     pub(super) cancel: &'a Cancel,
@@ -311,7 +298,7 @@ impl ScanTasks<'_> {
         for &i in task {
             let (blob, list) = &self.blobs[i];
             let (path, commit) = (self.paths.name(list[0].0), list[0].1);
-            let provenance = self.infos.get(&commit).map(|c| &c.provenance);
+            let provenance = self.infos.get(commit).map(|c| &c.provenance);
             let Some(r) = repo else {
                 let why = format!("blob {blob}: cannot open repository");
                 done.push((
@@ -351,7 +338,7 @@ impl ScanTasks<'_> {
             if scans[0].scanned.skipped.is_none() {
                 for g in groups.iter().skip(1) {
                     let (path, commit) = (self.paths.name(list[g[0]].0), list[g[0]].1);
-                    let origin = Origin { path, provenance: self.infos.get(&commit).map(|c| &c.provenance) };
+                    let origin = Origin { path, provenance: self.infos.get(commit).map(|c| &c.provenance) };
                     scans.push(match &text {
                         Some(t) => scan_text(sink, t.bytes(), origin, base),
                         None => scan_blob(r, sink, *blob, origin, self.max, base).0,
@@ -393,7 +380,7 @@ pub(super) struct BestFinding {
 pub(super) fn earliest_findings(
     scanned: Vec<(usize, Vec<BlobScan>)>,
     (blobs, groups, paths): (&BlobList, &[PathGroups], &Paths),
-    infos: &OidMap<CommitInfo>,
+    infos: &Infos,
     sink: &dyn BlobSink,
     cancel: &Cancel,
     out: &mut Collected,
@@ -419,7 +406,7 @@ pub(super) fn earliest_findings(
         let whole: Vec<usize> = (0..list.len()).collect();
         for (k, BlobScan { scanned: res, needles }) in scans.iter().enumerate() {
             let uses = if scans.len() == 1 { &whole } else { &groups[i][k] };
-            let uses: Vec<(&str, Oid)> = uses.iter().map(|&j| (paths.name(list[j].0), list[j].1)).collect();
+            let uses: Vec<(&str, u32)> = uses.iter().map(|&j| (paths.name(list[j].0), list[j].1)).collect();
             add_hits(&mut best, (*blob, &uses), res, needles, infos, sink);
         }
     }
@@ -430,16 +417,16 @@ pub(super) fn earliest_findings(
 /// was scanned as; the others drop what the allowlist suppresses at their path).
 fn add_hits(
     best: &mut HashMap<(String, [u8; 32]), BestFinding>,
-    (blob, uses): (Oid, &[(&str, Oid)]),
+    (blob, uses): (Oid, &[(&str, u32)]),
     res: &Scanned,
     needles: &[Vec<u8>],
-    infos: &OidMap<CommitInfo>,
+    infos: &Infos,
     sink: &dyn BlobSink,
 ) {
     let Some(scanned_as) = uses.first().map(|&(p, _)| p) else { return };
     for (hi, h) in res.hits.iter().enumerate() {
         for &(path, commit) in uses {
-            let Some(info) = infos.get(&commit) else { continue };
+            let Some(info) = infos.get(commit) else { continue };
             if path != scanned_as && sink.suppresses_path(&h.finding.rule_id, path) {
                 continue;
             }
@@ -497,7 +484,6 @@ impl Carrier<'_> {
 
 /// What the walk recorded, for counting carried findings.
 struct Log<'a> {
-    records: &'a [Record],
     paths: &'a Paths,
     lineage: &'a Lineage,
 }
@@ -530,7 +516,7 @@ fn carried_counts(
         }
     }
     let ids: Vec<u32> = by_path.keys().copied().collect();
-    let sets = sets_of(log.records, &ids);
+    let sets = log.lineage.sets_of(&ids);
     let mut groups: Vec<(u32, Vec<usize>)> = by_path.into_iter().collect();
     groups.sort_unstable();
     // Every (findings at a path, version of the path, commits that have it), in parallel: a path

@@ -179,6 +179,18 @@ struct CommitInfo {
     order: usize,
 }
 
+/// Each commit's [`CommitInfo`], by the commit's position in the walk (a [`Use`](blobs::Use)
+/// names its commit so): a third of the memory of a map keyed by commit id. `None` for a commit
+/// whose provenance could not be read.
+#[derive(Default)]
+struct Infos(Vec<Option<CommitInfo>>);
+
+impl Infos {
+    fn get(&self, commit: u32) -> Option<&CommitInfo> {
+        self.0.get(commit as usize).and_then(Option::as_ref)
+    }
+}
+
 /// A path that a commit (or the index) adds or changes, with its new blob.
 #[derive(Debug, Clone)]
 struct Change {

@@ -18,8 +18,8 @@ use super::trees::TreeCache;
 use super::walk::{all_commits, commit_changes, named_tips};
 use super::walklog::{self, Paths, Record};
 use super::{
-    open, phase, pool, push_special, reopen, ChangeKind, CommitChanges, CommitInfo, Meter, OidMap, PerThread, Phase,
-    TREE_CACHE,
+    open, phase, pool, push_special, reopen, ChangeKind, CommitChanges, CommitInfo, Infos, Meter, OidMap, PerThread,
+    Phase, TREE_CACHE,
 };
 use crate::blob::Collected;
 use crate::cancel::Cancel;
@@ -32,11 +32,9 @@ pub(crate) struct HistoryPlan {
     pub(super) git_dir: PathBuf,
     pub(super) pool: rayon::ThreadPool,
     pub(super) commits: Vec<Oid>,
-    pub(super) infos: OidMap<CommitInfo>,
+    pub(super) infos: Infos,
     pub(super) uses: BlobUses,
     pub(super) bases: OidMap<Base>,
-    /// Each commit's record (what it set at each path), in commit order.
-    pub(super) records: Vec<Record>,
     pub(super) paths: Paths,
     pub(super) lineage: Lineage,
     /// The tips walked and what else decides the walk, with `--cache` (for the history summary).
@@ -110,9 +108,10 @@ pub(crate) fn plan_history(
     if cache.is_some() {
         eprintln!("ndaguard: walk cache: {reused} of {} commit(s) reused", commits.len());
     }
-    let (infos, uses, bases, special) = index(&commits, &mut records, &paths);
+    let (infos, uses, bases, special) = index(&mut records, &paths);
     push_special(&mut out, special);
     let lineage = Lineage::new(&commits, &records);
+    drop(records);
     phase(&clock, "index");
     Ok(HistoryPlan {
         git_dir,
@@ -121,7 +120,6 @@ pub(crate) fn plan_history(
         infos,
         uses,
         bases,
-        records,
         paths,
         lineage,
         refs,
@@ -163,29 +161,27 @@ fn changes_per_commit(
     })
 }
 
-type Indexed = (OidMap<CommitInfo>, BlobUses, OidMap<Base>, HashMap<String, SkipReason>);
+type Indexed = (Infos, BlobUses, OidMap<Base>, HashMap<String, SkipReason>);
 
 /// The index of the history, in commit order: each commit's provenance (taken out of its
 /// record), unique blobs with their paths and first commits, the version each replaced, and the
 /// symbolic links and submodules seen.
-fn index(commits: &[Oid], records: &mut [Record], paths: &Paths) -> Indexed {
-    let mut infos = OidMap::with_capacity_and_hasher(commits.len(), Default::default());
-    for (order, (oid, r)) in commits.iter().zip(records.iter_mut()).enumerate() {
+fn index(records: &mut [Record], paths: &Paths) -> Indexed {
+    let infos = records.iter_mut().enumerate().map(|(order, r)| {
         r.parents = Vec::new();
-        if let Some(provenance) = r.provenance.take() {
-            infos.insert(*oid, CommitInfo { provenance, order });
-        }
-    }
+        r.provenance.take().map(|provenance| CommitInfo { provenance, order })
+    });
+    let infos = Infos(infos.collect());
     let mut uses = BlobUses::default();
     let mut bases = OidMap::<Base>::default();
     let mut special: HashMap<String, SkipReason> = HashMap::new();
-    for (oid, r) in commits.iter().zip(records.iter()) {
+    for (at, r) in records.iter().enumerate() {
         for s in r.sets.iter().filter(|s| !s.blob.is_zero()) {
             let path = paths.name(s.path);
             match s.kind {
                 ChangeKind::File => {
                     record_base(&mut bases, s.blob, s.old);
-                    record_use(&mut uses, &infos, s.blob, s.path, *oid);
+                    record_use(&mut uses, &infos, s.blob, s.path, at as u32);
                 }
                 ChangeKind::Symlink => {
                     special.entry(path.to_string()).or_insert(SkipReason::Symlink);
