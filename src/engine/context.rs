@@ -12,6 +12,12 @@
 //! The test recognises the three shapes the built-in context rules share, by their text, and
 //! over-approximates them (any byte may stand in the gap, case is ignored), so it never hides a
 //! match; a rule of any other shape has no test and runs as before.
+//!
+//! A rule of the widest shape whose value is the common one also takes the provider's name alone
+//! as the key of an `=` assignment (`DAREBOOST=…`, `export telnyx = "…"`), as a `.env` file
+//! writes it: [`Context::assigned_value`] finds such a value without the regex, so that the
+//! regexes (compiled and cached per thread for every rule a file makes a candidate) stay as they
+//! are.
 
 /// Secret words of the widest shape, lowercase (`credentials?` and `creds?` begin with `cred`,
 /// `pass(?:word|wd)?` with `pass`).
@@ -36,6 +42,14 @@ const SHAPES: [(&str, usize, &[&str]); 3] = [
     ),
 ];
 
+/// The value of most context rules, after the assignment: an optional quote, then the secret
+/// (`[A-Za-z0-9]`, then at least 12 of [`VALUE`], then one that is not `.` or `~`).
+const COMMON_VALUE: &str = r#"(?:["'`]|\\["'])?(?P<secret>(?-i:[A-Za-z0-9][A-Za-z0-9_\-+/=.~]{12,}[A-Za-z0-9_\-+/=]))(?:[^A-Za-z0-9_\-+/=]|$)"#;
+/// The bytes of a value of [`COMMON_VALUE`] after its first.
+const VALUE: &[u8] = b"_-+/=.~";
+/// The shortest value of [`COMMON_VALUE`].
+const MIN_VALUE: usize = 14;
+
 /// The gap of the joined shape: the name, at most one joiner, the secret word.
 const JOINED_GAP: usize = 1;
 /// What may join the name and the secret word in the joined shape.
@@ -47,6 +61,9 @@ pub(crate) struct Context {
     /// How far past the start of a keyword occurrence a secret word may begin.
     reach: usize,
     words: &'static [&'static str],
+    /// The provider's names, lowercase, when the rule also takes a name alone as the key of an
+    /// `=` assignment (widest shape, common value); empty otherwise.
+    assigned: Vec<String>,
 }
 
 /// The test for a rule whose regex is `(?i)`, an optional `\b`, a non-capturing alternation of
@@ -64,7 +81,7 @@ pub(crate) fn context_of(regex: &str, keywords: &[String]) -> Option<Context> {
         return None;
     }
     let keywords: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
-    let (_, gap, words) = SHAPES.iter().find(|(shape, _, _)| tail.starts_with(shape))?;
+    let (shape, gap, words) = SHAPES.iter().find(|(shape, _, _)| tail.starts_with(shape))?;
     // Every match must start at a keyword occurrence: a name starts with a keyword, or (in the
     // joined shape, whose rules list the name with each joiner and the start of each secret word
     // as keywords: `nimble_`, `nimblese`, ...) every way the match can begin starts with one.
@@ -78,7 +95,8 @@ pub(crate) fn context_of(regex: &str, keywords: &[String]) -> Option<Context> {
         return None;
     }
     let longest = names.iter().map(String::len).max()?;
-    Some(Context { reach: longest + gap, words })
+    let assigned = if *shape == SHAPES[0].0 && tail.ends_with(COMMON_VALUE) { names } else { Vec::new() };
+    Some(Context { reach: longest + gap, words, assigned })
 }
 
 impl Context {
@@ -90,6 +108,49 @@ impl Context {
             self.words.iter().any(|w| here.len() >= w.len() && here[..w.len()].eq_ignore_ascii_case(w.as_bytes()))
         })
     }
+
+    /// The span of the value when one of the provider's names stands in `data` at `at` as the
+    /// whole key of an `=` assignment: a byte that is not a letter, digit or `_` (or none) before
+    /// it, then an optional quote, blanks, `=` (not `==`), blanks, an optional quote and a value
+    /// of [`COMMON_VALUE`], which ends where that regex would end it. `None` for a rule that
+    /// does not take the name alone.
+    pub(crate) fn assigned_value(&self, data: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
+        if self.assigned.is_empty() || (at > 0 && data.get(at - 1).is_some_and(|&b| is_word(b))) {
+            return None;
+        }
+        let rest = data.get(at..)?;
+        // The name that is the whole key (`acmecorp=` is not `acme` followed by `corp=`).
+        let whole = |n: &&String| {
+            rest.len() >= n.len()
+                && rest[..n.len()].eq_ignore_ascii_case(n.as_bytes())
+                && !rest.get(n.len()).is_some_and(|&b| is_word(b))
+        };
+        let mut i = at + self.assigned.iter().find(whole)?.len();
+        i += usize::from(matches!(data.get(i), Some(b'"' | b'\'' | b'`')));
+        i = skip_blanks(data, i);
+        if data.get(i) != Some(&b'=') || data.get(i + 1) == Some(&b'=') {
+            return None;
+        }
+        i = skip_blanks(data, i + 1);
+        i += usize::from(data.get(i) == Some(&b'\\') && matches!(data.get(i + 1), Some(b'"' | b'\'')));
+        i += usize::from(matches!(data.get(i), Some(b'"' | b'\'' | b'`')));
+        let start = i;
+        if !data.get(start).is_some_and(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        let run = data[start..].iter().take_while(|&&b| b.is_ascii_alphanumeric() || VALUE.contains(&b)).count();
+        // The last byte may not be `.` or `~` (which then end the value, as the regex ends it).
+        let end = start + data[start..start + run].iter().rposition(|&b| b != b'.' && b != b'~')? + 1;
+        (end - start >= MIN_VALUE).then_some(start..end)
+    }
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn skip_blanks(data: &[u8], from: usize) -> usize {
+    from + data.get(from..).map_or(0, |rest| rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count())
 }
 
 #[cfg(test)]
@@ -142,6 +203,41 @@ mod tests {
         // Keywords that leave a way to begin a match uncovered (no `nimble.`): no test.
         let fewer: Vec<String> = joined.keywords.iter().filter(|k| k.as_str() != "nimble.").cloned().collect();
         assert!(context_of(&joined.regex, &fewer).is_none());
+    }
+
+    #[test]
+    fn the_name_alone_as_the_key_of_an_assignment() {
+        let rules = crate::rules::builtin().expect("built-in rules");
+        let rule = rules.iter().find(|r| r.id == "dareboost-credential").expect("a context rule");
+        let ctx = context_of(&rule.regex, &rule.keywords).expect("the widest shape");
+        let value = |t: &[u8]| {
+            let at = t.windows(9).position(|w| w.eq_ignore_ascii_case(b"dareboost")).expect("the name");
+            ctx.assigned_value(t, at).map(|r| String::from_utf8_lossy(&t[r]).into_owned())
+        };
+        let v = Some("Qx7vR2mK9pLw4sNb8tZc".to_string());
+        for t in [
+            &b"DAREBOOST=Qx7vR2mK9pLw4sNb8tZc"[..],
+            b"export dareboost = 'Qx7vR2mK9pLw4sNb8tZc'",
+            b"{\"dareboost\"=Qx7vR2mK9pLw4sNb8tZc.}",
+            b"x.dareboost=\\\"Qx7vR2mK9pLw4sNb8tZc\\\"",
+        ] {
+            assert_eq!(value(t), v, "{}", String::from_utf8_lossy(t));
+        }
+        // Not the whole key, not `=`, a comparison, a short value or none.
+        for t in [
+            &b"MY_DAREBOOST=Qx7vR2mK9pLw4sNb8tZc"[..],
+            b"dareboost_url=Qx7vR2mK9pLw4sNb8tZc",
+            b"dareboost: Qx7vR2mK9pLw4sNb8tZc",
+            b"dareboost==Qx7vR2mK9pLw4sNb8tZc",
+            b"dareboost = False",
+            b"dareboost = (Qx7vR2mK9pLw4sNb8tZc)",
+            b"dareboost=",
+        ] {
+            assert_eq!(value(t), None, "{}", String::from_utf8_lossy(t));
+        }
+        // A rule of another shape or value does not take the name alone.
+        let plain = context_of(WIDE_RULE, &kw(&["acme"])).expect("shape");
+        assert_eq!(plain.assigned_value(b"acme=Qx7vR2mK9pLw4sNb8tZc", 0), None);
     }
 
     #[test]

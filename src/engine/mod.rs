@@ -234,8 +234,10 @@ impl Engine {
             scratch.marked[ri] = false;
             // The keyword occurrences of a rule are in `starts` when it may be anchored.
             if let (Some(Some(ctx)), Some(true)) = (self.contexts.get(ri), self.may_anchor.get(ri)) {
-                let starts = &scratch.starts;
-                if !starts.iter().any(|&(at, ki)| self.keywords.rules_of(ki).contains(&ri) && ctx.near(data, at)) {
+                let mine = scratch.starts.iter().filter(|&&(_, ki)| self.keywords.rules_of(ki).contains(&ri));
+                let near = mine.clone().any(|&(at, _)| ctx.near(data, at));
+                self.assigned_values(ri, ctx, data, path, mine.map(|&(at, _)| at), out);
+                if !near {
                     continue;
                 }
             }
@@ -243,6 +245,30 @@ impl Engine {
         }
         resolve_overlaps(&self.rules, &mut out[first..]);
         out.retain(|m| m.rule != usize::MAX);
+    }
+
+    /// The values a context rule takes with the provider's name alone as their key
+    /// ([`context::Context::assigned_value`]), at its keyword occurrences `starts`.
+    fn assigned_values(
+        &self,
+        ri: usize,
+        ctx: &context::Context,
+        data: &[u8],
+        path: Option<&str>,
+        starts: impl Iterator<Item = usize>,
+        out: &mut Vec<Match>,
+    ) {
+        for at in starts {
+            let Some(span) = ctx.assigned_value(data, at) else { continue };
+            if !self.paths.allows(&self.rules, ri, path) || out.iter().any(|m| m.rule == ri && m.start == span.start) {
+                continue;
+            }
+            let Some(c) = self.compiled(ri) else { return };
+            let found = Found { data, at, span: span.clone(), argument: false, path };
+            if self.accept(&self.rules[ri], c, found) {
+                out.push(Match { rule: ri, start: span.start, end: span.end });
+            }
+        }
     }
 
     fn run_rule(&self, ri: usize, data: &[u8], path: Option<&str>, starts: &[(usize, usize)], out: &mut Vec<Match>) {
