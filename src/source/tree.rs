@@ -156,10 +156,28 @@ fn ignored_named_files(roots: &[WalkRoot], top: &Path) -> HashSet<PathBuf> {
 /// walk forever, and a symbolic link to `/dev/zero` would fill memory.
 const IGNORE_NAMES: [&str; 4] = [".gitignore", ".ignore", IGNORE_FILE, ".git/info/exclude"];
 
-/// The first ignore file in `dir` that exists but is neither a regular file nor a folder (a named
-/// pipe, a device, a socket, or a symbolic link to one).
-fn unsafe_ignore_file(dir: &Path) -> Option<PathBuf> {
-    IGNORE_NAMES.iter().map(|n| dir.join(n)).find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()))
+/// What one reading of the folder `dir` tells: how many files and folders it holds, and the first
+/// ignore file in it that exists but is neither a regular file nor a folder (a named pipe, a
+/// device, a socket, or a symbolic link to one). Only the ignore files the listing names are
+/// looked up, so a folder costs one listing (most folders have none).
+fn read_folder(dir: &Path) -> ([u64; 2], Option<PathBuf>) {
+    let special = |p: &PathBuf| std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    // A folder that cannot be listed may still be searchable (`--x`): each name is looked up.
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return ([0, 0], IGNORE_NAMES.iter().map(|n| dir.join(n)).find(special));
+    };
+    let mut counts = [0u64; 2];
+    // Which of `IGNORE_NAMES` may exist: the name itself, or `.git` for `.git/info/exclude`.
+    let mut named = [false; IGNORE_NAMES.len()];
+    for e in entries.flatten() {
+        counts[usize::from(e.file_type().is_ok_and(|t| t.is_dir()))] += 1;
+        let name = e.file_name();
+        for (i, n) in IGNORE_NAMES.iter().enumerate() {
+            named[i] |= n.split('/').next() == name.to_str();
+        }
+    }
+    let bad = IGNORE_NAMES.iter().zip(named).filter(|(_, seen)| *seen).map(|(n, _)| dir.join(n)).find(special);
+    (counts, bad)
 }
 
 /// Why a folder was walked without its ignore files.
@@ -200,19 +218,10 @@ impl Walk {
         counts[usize::from(is_dir)].fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Counts the entries of the walked folder `dir`.
-    fn list(&self, dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        let (mut files, mut folders) = (0, 0);
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                folders += 1;
-            } else {
-                files += 1;
-            }
-        }
-        Walk::count(&self.listed, false, files);
-        Walk::count(&self.listed, true, folders);
+    /// Counts the entries of a walked folder (`counts` from [`read_folder`]).
+    fn list(&self, counts: [u64; 2]) {
+        Walk::count(&self.listed, false, counts[0]);
+        Walk::count(&self.listed, true, counts[1]);
     }
 
     fn excluded(&self) -> Excluded {
@@ -284,7 +293,7 @@ fn unsafe_root(root: &Path) -> Option<PathBuf> {
         return None;
     }
     let abs = root.canonicalize().ok()?;
-    abs.ancestors().find_map(unsafe_ignore_file)
+    abs.ancestors().find_map(|d| read_folder(d).1)
 }
 
 /// One parallel walk of `paths`, with ignore files or without.
@@ -321,7 +330,12 @@ where
             if !honour || !is_dir {
                 return true;
             }
-            let Some(file) = unsafe_ignore_file(e.path()) else { return true };
+            // The folder is read here once, for its unsafe ignore files and its entry counts.
+            let (counts, bad) = read_folder(e.path());
+            let Some(file) = bad else {
+                filter.list(counts);
+                return true;
+            };
             let mut dirs = filter.unsafe_dirs.lock().unwrap_or_else(|p| p.into_inner());
             dirs.push((e.path().to_path_buf(), file));
             false
@@ -334,8 +348,10 @@ where
         let shared = std::sync::Arc::clone(shared);
         Box::new(move |res| {
             if let Ok(e) = &res {
-                if honour && e.file_type().is_some_and(|t| t.is_dir()) {
-                    shared.list(e.path());
+                // A root is not filtered (`filter_entry` sees the folders below it): its entries
+                // are counted here.
+                if honour && e.depth() == 0 && e.file_type().is_some_and(|t| t.is_dir()) {
+                    shared.list(read_folder(e.path()).0);
                 }
             }
             let keep_going = match res {
