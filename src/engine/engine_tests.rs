@@ -11,7 +11,8 @@ fn anchored_rules_find_what_a_search_of_the_whole_input_finds() {
     let rules = crate::rules::builtin().expect("built-in rules");
     let fast = Engine::new(rules.clone()).expect("engine");
     fast.compile_all().expect("rules compile");
-    let is_anchored = |ri: usize| fast.compiled(ri).is_some_and(|c| matches!(c.regex, RuleRegex::Anchored(_)));
+    let is_anchored =
+        |ri: usize| fast.compiled(ri).is_some_and(|c| matches!(c.regex, RuleRegex::Anchored(_) | RuleRegex::Tail));
     assert!((0..fast.rules.len()).filter(|&ri| is_anchored(ri)).count() >= 20, "few anchored rules");
     let generic = fast.rules.iter().position(|r| r.id == "generic-secret-assignment").expect("rule");
     assert!(is_anchored(generic));

@@ -26,6 +26,7 @@ pub mod falsepos;
 mod keyname;
 mod keywords;
 mod paths;
+mod tails;
 mod words;
 
 use std::sync::OnceLock;
@@ -33,7 +34,7 @@ use std::sync::OnceLock;
 use regex::bytes::Regex;
 
 use crate::error::{Error, Result};
-use crate::rules::{compile_anchored, compile_regex, Rule};
+use crate::rules::{compile_anchored, compile_meta, compile_regex, Rule};
 
 /// A confirmed match of one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,16 +61,10 @@ enum RuleRegex {
     /// For a rule whose matches start at its keywords: searched anchored at each keyword
     /// occurrence (see [`anchor`]).
     Anchored(regex_automata::meta::Regex),
-}
-
-impl RuleRegex {
-    /// The span of the `secret` group of the first match in `hay`.
-    fn first_secret(&self, hay: &[u8]) -> Option<std::ops::Range<usize>> {
-        let (RuleRegex::Whole(re) | RuleRegex::Anchored(re)) = self;
-        let mut caps = re.create_captures();
-        re.search_captures(&regex_automata::Input::new(hay), &mut caps);
-        anchored_secret_of(&caps).map(|(s, _)| s.range())
-    }
+    /// An anchored provider context rule whose regex ends in a tail other rules share: its names
+    /// are compared at each keyword occurrence and the shared tail runs after them (see
+    /// [`tails`]).
+    Tail,
 }
 
 /// Names of the groups that can hold a match's secret, in order: `secret`, or when it did not
@@ -112,6 +107,8 @@ pub struct Engine {
     keyword_anchors: Vec<bool>,
     /// For each rule, what a provider context rule needs near a keyword (see [`context`]).
     contexts: Vec<Option<context::Context>>,
+    /// The shared tails of provider context rules.
+    tails: tails::Tails,
     /// Token prefixes of specific rules (see [`Engine::prefixes`]), built on first use.
     prefixes: OnceLock<Vec<(String, usize)>>,
     /// Rules without keywords (each has a `path`): candidates in every file with a path.
@@ -127,7 +124,8 @@ impl Engine {
         let path_only = (0..rules.len()).filter(|&ri| rules[ri].keywords.is_empty()).collect();
         let keyword_anchors =
             (0..keywords.len()).map(|ki| keywords.rules_of(ki).iter().any(|&ri| may_anchor[ri])).collect();
-        let contexts = rules.iter().map(|r| context::context_of(&r.regex, &r.keywords)).collect();
+        let contexts: Vec<_> = rules.iter().map(|r| context::context_of(&r.regex, &r.keywords)).collect();
+        let tails = tails::Tails::new(&rules, |ri| contexts[ri].is_some());
         Ok(Engine {
             paths: paths::PathLimits::new(rules.len()),
             rules,
@@ -136,6 +134,7 @@ impl Engine {
             may_anchor,
             keyword_anchors,
             contexts,
+            tails,
             prefixes: OnceLock::new(),
             path_only,
         })
@@ -152,8 +151,12 @@ impl Engine {
         let res = cell.get_or_init(|| {
             let anchored =
                 self.may_anchor.get(ri) == Some(&true) && anchor::starts_with_keyword(&rule.regex, &rule.keywords);
-            let regex = if anchored {
-                RuleRegex::Anchored(compile_anchored(&rule.regex)?)
+            let regex = if let Some(split) = self.tails.of(ri).filter(|_| anchored) {
+                self.tails.regex(split)?;
+                RuleRegex::Tail
+            } else if anchored {
+                // Only ever searched anchored: no literal prefilter.
+                RuleRegex::Anchored(compile_meta(&rule.regex, false)?)
             } else {
                 RuleRegex::Whole(compile_anchored(&rule.regex)?)
             };
@@ -280,9 +283,8 @@ impl Engine {
         if rule.generic && path.is_some_and(falsepos::is_generated_path) {
             return;
         }
-        let regex = match &c.regex {
-            RuleRegex::Whole(re) => re,
-            RuleRegex::Anchored(re) => return self.run_anchored(ri, c, re, data, path, starts, out),
+        let RuleRegex::Whole(regex) = &c.regex else {
+            return self.run_anchored(ri, c, data, path, starts, out);
         };
         // Most candidate rules match nothing: a plain search says so without setting up captures.
         if !regex.is_match(regex_automata::Input::new(data)) {
@@ -312,18 +314,25 @@ impl Engine {
     /// [`Self::run_rule`] for an anchored rule: the regex is tried at each start of one of its
     /// keywords, in order, and the next try starts after a match, which finds the same matches
     /// as a search of the whole input (every match starts at a keyword).
-    #[allow(clippy::too_many_arguments)]
     fn run_anchored(
         &self,
         ri: usize,
         c: &Compiled,
-        re: &regex_automata::meta::Regex,
         data: &[u8],
         path: Option<&str>,
         starts: &[(usize, usize)],
         out: &mut Vec<Match>,
     ) {
         let rule = &self.rules[ri];
+        let (re, split) = match &c.regex {
+            RuleRegex::Anchored(re) => (re, None),
+            RuleRegex::Tail => {
+                let Some(split) = self.tails.of(ri) else { return };
+                let Ok(re) = self.tails.regex(split) else { return };
+                (re, Some(split))
+            }
+            RuleRegex::Whole(_) => return,
+        };
         let mut caps = re.create_captures();
         let mut from = 0;
         for &(at, ki) in starts {
@@ -331,18 +340,25 @@ impl Engine {
                 continue;
             }
             let end = data.len().min(at.saturating_add(anchor::SPAN));
-            let input = regex_automata::Input::new(data).range(at..end).anchored(regex_automata::Anchored::Yes);
-            re.search_captures(&input, &mut caps);
-            let Some(m) = caps.get_match() else { continue };
+            let found = match split {
+                Some(split) => tails::search_at(re, split, data, at, end, &mut caps),
+                None => {
+                    let input = regex_automata::Input::new(data).range(at..end).anchored(regex_automata::Anchored::Yes);
+                    re.search_captures(&input, &mut caps);
+                    caps.get_match().map(|m| m.end())
+                }
+            };
+            // An anchored match starts at `at`.
+            let Some(m_end) = found else { continue };
             let Some((s, argument)) = anchored_secret_of(&caps) else {
-                from = m.end().max(at + 1);
+                from = m_end.max(at + 1);
                 continue;
             };
-            let accepted = self.accept(rule, c, Found { data, at: m.start(), span: s.range(), argument, path });
+            let accepted = self.accept(rule, c, Found { data, at, span: s.range(), argument, path });
             if accepted {
                 out.push(Match { rule: ri, start: s.start, end: s.end });
             }
-            from = resume_at(rule, accepted, m.start(), m.end(), s.start);
+            from = resume_at(rule, accepted, at, m_end, s.start);
         }
     }
 
@@ -402,8 +418,7 @@ impl Engine {
                 return false;
             }
             let Some(c) = self.compiled(ri) else { return false };
-            c.regex
-                .first_secret(secret)
+            self.first_secret(ri, c, secret)
                 .is_some_and(|s| s.start == 0 && s.end == secret.len() && !checksum::validate(kind, secret))
         });
         if bad_checksum {
@@ -426,12 +441,32 @@ impl Engine {
             claimed = true;
             let r = &self.rules[*ri];
             let Some(c) = self.compiled(*ri) else { continue };
-            let whole = c.regex.first_secret(secret).is_some_and(|s| s.start == 0 && s.end == secret.len());
+            let whole = self.first_secret(*ri, c, secret).is_some_and(|s| s.start == 0 && s.end == secret.len());
             if whole && r.checksum.is_none_or(|kind| checksum::validate(kind, secret)) {
                 return false;
             }
         }
         claimed
+    }
+
+    /// The span of the `secret` group of rule `ri`'s first match in `hay`.
+    fn first_secret(&self, ri: usize, c: &Compiled, hay: &[u8]) -> Option<std::ops::Range<usize>> {
+        let (re, split) = match &c.regex {
+            RuleRegex::Whole(re) | RuleRegex::Anchored(re) => (re, None),
+            RuleRegex::Tail => {
+                let split = self.tails.of(ri)?;
+                (self.tails.regex(split).ok()?, Some(split))
+            }
+        };
+        let mut caps = re.create_captures();
+        match split {
+            Some(split) => tails::search(re, split, hay, &mut caps)?,
+            None => {
+                re.search_captures(&regex_automata::Input::new(hay), &mut caps);
+                caps.get_match()?.end()
+            }
+        };
+        anchored_secret_of(&caps).map(|(s, _)| s.range())
     }
 
     /// Keywords of specific rules that are token prefixes (they hold a `_` or `-` and are at
