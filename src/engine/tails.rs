@@ -20,12 +20,15 @@ use regex_automata::meta::Regex;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
+/// A context rule's provider names, lowercase, in the alternation's order.
+type Names = Vec<Box<[u8]>>;
+
 /// A rule's regex cut at its tail.
 pub(super) struct Split {
     /// Whether the names must begin at a word boundary (`\b`).
     boundary: bool,
     /// The names, lowercase, in the alternation's order.
-    names: Vec<Box<[u8]>>,
+    names: Names,
     /// Which tail follows them.
     tail: usize,
 }
@@ -72,7 +75,7 @@ impl Tails {
 
 /// `(?i)`, an optional `\b`, `(?:name|name|...)` of plain words, then the tail: (whether `\b`
 /// leads, the names lowercased, the tail's text).
-fn split(regex: &str) -> Option<(bool, Vec<Box<[u8]>>, &str)> {
+fn split(regex: &str) -> Option<(bool, Names, &str)> {
     let rest = regex.strip_prefix("(?i)")?;
     let boundary = rest.starts_with(r"\b");
     let rest = rest.strip_prefix(r"\b").unwrap_or(rest).strip_prefix("(?:")?;
