@@ -8,7 +8,7 @@
 use git2::{Oid, Repository};
 
 use super::linediff;
-use super::{read_error, CommitInfo, Infos, OidMap, OidSet};
+use super::{read_error, Infos, OidMap, OidSet};
 use crate::blob::{BlobSink, Hit, Origin, Provenance, Scanned, STREAM_ABOVE};
 use crate::cancel::stall_point;
 use crate::finding::{self, SkipReason};
@@ -175,11 +175,6 @@ pub(super) fn relabel(h: &Hit, path: &str, p: Option<&Provenance>) -> Hit {
     h
 }
 
-/// The key that picks the "first" commit: earliest author time, then topological order.
-pub(super) fn first_key(info: &CommitInfo) -> (i64, usize) {
-    (info.provenance.time, info.order)
-}
-
 /// One use of a blob: its path (interned, see [`Paths`](super::walklog::Paths)) and the
 /// earliest commit that introduced it there (its position, see [`Infos`]).
 pub(super) type Use = (u32, u32);
@@ -191,8 +186,8 @@ pub(super) fn record_use(uses: &mut BlobUses, infos: &Infos, blob: Oid, path: u3
     let list = uses.entry(blob).or_default();
     match list.iter_mut().find(|(p, _)| *p == path) {
         Some(entry) => {
-            let better = match (infos.get(commit), infos.get(entry.1)) {
-                (Some(new), Some(old)) => first_key(new) < first_key(old),
+            let better = match (infos.key(commit), infos.key(entry.1)) {
+                (Some(new), Some(old)) => new < old,
                 _ => false,
             };
             if better {

@@ -26,7 +26,7 @@ use super::summary::{RefState, Remembered, Summary};
 use super::trees::TreeCache;
 use super::walk::commit_changes;
 use super::walklog::{Paths, Record};
-use super::{pool, push_special, ChangeKind, CommitInfo, Infos, OidMap, OidSet, TREE_CACHE};
+use super::{pool, push_special, ChangeKind, Infos, OidMap, OidSet, TREE_CACHE};
 use crate::blob::{BlobSink, Collected, Hit};
 use crate::finding::{SkipReason, Skipped};
 use crate::source::tree;
@@ -254,7 +254,7 @@ fn read_commits(repo: &Repository, new: &[Oid], old: usize) -> Result<(Vec<Recor
         }
         let mut r = Record::of(&ch, &mut paths);
         let Some(provenance) = r.provenance.take() else { return Err(format!("new commit {c} has no date")) };
-        infos.0.push(Some(CommitInfo { provenance, order: old + i }));
+        infos.push(Some(&provenance), c, old + i);
         records.push(r);
     }
     Ok((records, paths, infos))
@@ -312,7 +312,7 @@ fn check_resets(
             return Err(refuse());
         }
         let commit = repo.find_commit(c).map_err(|_| refuse())?;
-        let time = infos.get(at).map_or(i64::MIN, |i| i.provenance.time);
+        let time = infos.key(at).map_or(i64::MIN, |(t, _)| t);
         // Another parent has it there, set by an earlier commit: its first use there stays.
         let name = paths.name(path);
         if !commit.parent_ids().skip(1).filter_map(|p| setter_time(repo, p, name, blob)).any(|t| t < time) {

@@ -10,8 +10,7 @@ use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::blobs::{
-    base_links, first_key, needle, read_text, relabel, scan_blob, version_chains, BlobScan, BlobText, BlobUses, Text,
-    Use,
+    base_links, needle, read_text, relabel, scan_blob, version_chains, BlobScan, BlobText, BlobUses, Text, Use,
 };
 use super::cache::{carried_key, CarriedKey, Entry, ScanCache};
 use super::carried::Lineage;
@@ -71,6 +70,7 @@ where
             .collect();
     }
     phase(&clock, "blob index");
+    crate::source::malloc::release_free();
     meter.start(Phase::Blobs, tasks.iter().map(Vec::len).sum::<usize>() as u64);
     let scan = ScanTasks {
         git_dir: &git_dir,
@@ -256,7 +256,7 @@ pub(super) fn drop_allowlisted(
             }
         }
         if list.len() > 1 {
-            let key = |&(p, c): &Use| (infos.get(c).map(first_key), paths.name(p));
+            let key = |&(p, c): &Use| (infos.key(c), paths.name(p));
             list.sort_by(|a, b| key(a).cmp(&key(b)));
         }
         list.shrink_to_fit();
@@ -298,7 +298,6 @@ impl ScanTasks<'_> {
         for &i in task {
             let (blob, list) = &self.blobs[i];
             let (path, commit) = (self.paths.name(list[0].0), list[0].1);
-            let provenance = self.infos.get(commit).map(|c| &c.provenance);
             let Some(r) = repo else {
                 let why = format!("blob {blob}: cannot open repository");
                 done.push((
@@ -331,14 +330,16 @@ impl ScanTasks<'_> {
                 None => None,
             };
             let base = base_text.as_ref().map(Text::bytes);
-            let origin = Origin { path, provenance };
+            let provenance = self.infos.provenance(commit);
+            let origin = Origin { path, provenance: provenance.as_ref() };
             let (res, text) = scan_blob(r, sink, *blob, origin, self.max, base);
             self.meter.step(1, res.scanned.bytes);
             let mut scans = vec![res];
             if scans[0].scanned.skipped.is_none() {
                 for g in groups.iter().skip(1) {
                     let (path, commit) = (self.paths.name(list[g[0]].0), list[g[0]].1);
-                    let origin = Origin { path, provenance: self.infos.get(commit).map(|c| &c.provenance) };
+                    let provenance = self.infos.provenance(commit);
+                    let origin = Origin { path, provenance: provenance.as_ref() };
                     scans.push(match &text {
                         Some(t) => scan_text(sink, t.bytes(), origin, base),
                         None => scan_blob(r, sink, *blob, origin, self.max, base).0,
@@ -426,11 +427,10 @@ fn add_hits(
     let Some(scanned_as) = uses.first().map(|&(p, _)| p) else { return };
     for (hi, h) in res.hits.iter().enumerate() {
         for &(path, commit) in uses {
-            let Some(info) = infos.get(commit) else { continue };
+            let Some(key) = infos.key(commit) else { continue };
             if path != scanned_as && sink.suppresses_path(&h.finding.rule_id, path) {
                 continue;
             }
-            let key = first_key(info);
             match best.get_mut(&(path.to_string(), h.digest)) {
                 Some(b) => {
                     b.blobs.insert(blob);
@@ -440,14 +440,14 @@ fn add_hits(
                         }
                     }
                     if key < b.key {
-                        b.hit = relabel(h, path, Some(&info.provenance));
+                        b.hit = relabel(h, path, infos.provenance(commit).as_ref());
                         b.key = key;
                         b.source = (blob, scanned_as.to_string());
                     }
                 }
                 None => {
                     let b = BestFinding {
-                        hit: relabel(h, path, Some(&info.provenance)),
+                        hit: relabel(h, path, infos.provenance(commit).as_ref()),
                         source: (blob, scanned_as.to_string()),
                         key,
                         blobs: OidSet::from_iter([blob]),

@@ -171,23 +171,60 @@ impl Shard {
     }
 }
 
-/// One commit, as the sources need it.
-#[derive(Debug, Clone)]
-struct CommitInfo {
-    provenance: Provenance,
-    /// Position in the oldest-first topological order (ties between equal times).
-    order: usize,
+/// Each commit's provenance and order, by the commit's position in the walk (a
+/// [`Use`](blobs::Use) names its commit so), packed: a row of numbers per commit, and the
+/// authors, e-mails and dates of all of them in one string. A [`Provenance`] per commit would
+/// hold four strings of its own: half a million small allocations on the rails history, kept for
+/// the whole scan amid the walk's freed temporaries, which glibc's allocator then cannot return.
+#[derive(Default)]
+struct Infos {
+    rows: Vec<Option<InfoRow>>,
+    text: String,
 }
 
-/// Each commit's [`CommitInfo`], by the commit's position in the walk (a [`Use`](blobs::Use)
-/// names its commit so): a third of the memory of a map keyed by commit id. `None` for a commit
-/// whose provenance could not be read.
-#[derive(Default)]
-struct Infos(Vec<Option<CommitInfo>>);
+/// One commit of [`Infos`]: its author, e-mail and date are `text[start..]`, one after the other.
+#[derive(Clone, Copy)]
+struct InfoRow {
+    commit: Oid,
+    time: i64,
+    start: usize,
+    lens: [u32; 3],
+    /// Position in the oldest-first topological order (ties between equal times).
+    order: u32,
+}
 
 impl Infos {
-    fn get(&self, commit: u32) -> Option<&CommitInfo> {
-        self.0.get(commit as usize).and_then(Option::as_ref)
+    /// Adds the next commit (`None`: its provenance could not be read).
+    fn push(&mut self, p: Option<&Provenance>, commit: Oid, order: usize) {
+        let row = p.map(|p| {
+            let start = self.text.len();
+            let fields = [&p.author, &p.email, &p.date];
+            fields.iter().for_each(|f| self.text.push_str(f));
+            let lens = fields.map(|f| f.len() as u32);
+            InfoRow { commit, time: p.time, start, lens, order: order as u32 }
+        });
+        self.rows.push(row);
+    }
+
+    fn row(&self, commit: u32) -> Option<&InfoRow> {
+        self.rows.get(commit as usize).and_then(Option::as_ref)
+    }
+
+    /// The key that picks the "first" commit: earliest author time, then topological order.
+    fn key(&self, commit: u32) -> Option<(i64, usize)> {
+        self.row(commit).map(|r| (r.time, r.order as usize))
+    }
+
+    /// The commit's provenance, as the walk read it.
+    fn provenance(&self, commit: u32) -> Option<Provenance> {
+        let r = self.row(commit)?;
+        let mut at = r.start;
+        let [author, email, date] = r.lens.map(|n| {
+            let s = self.text.get(at..at + n as usize).unwrap_or_default().to_string();
+            at += n as usize;
+            s
+        });
+        Some(Provenance { commit: r.commit.to_string(), author, email, date, time: r.time })
     }
 }
 

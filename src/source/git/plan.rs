@@ -18,8 +18,8 @@ use super::trees::TreeCache;
 use super::walk::{all_commits, commit_changes, named_tips};
 use super::walklog::{self, Paths, Record};
 use super::{
-    open, phase, pool, push_special, reopen, ChangeKind, CommitChanges, CommitInfo, Infos, Meter, OidMap, PerThread,
-    Phase, TREE_CACHE,
+    open, phase, pool, push_special, reopen, ChangeKind, CommitChanges, Infos, Meter, OidMap, PerThread, Phase,
+    TREE_CACHE,
 };
 use crate::blob::Collected;
 use crate::cancel::Cancel;
@@ -98,8 +98,9 @@ pub(crate) fn plan_history(
         }
     }
     drop(workers);
-    let mut records: Vec<Record> = records.into_iter().map(Option::unwrap_or_default).collect();
+    let records: Vec<Record> = records.into_iter().map(Option::unwrap_or_default).collect();
     phase(&clock, "changes");
+    crate::source::malloc::release_free();
     if let Some(dir) = cache.filter(|_| !cancel.is_cancelled() && (reused < commits.len() || cached > reused)) {
         if let Err(e) = walklog::save(&walklog::cache_file(dir), &commits, &records, &paths) {
             out.notes.push(format!("the walk cache could not be written: {e}"));
@@ -108,11 +109,12 @@ pub(crate) fn plan_history(
     if cache.is_some() {
         eprintln!("ndaguard: walk cache: {reused} of {} commit(s) reused", commits.len());
     }
-    let (infos, uses, bases, special) = index(&mut records, &paths);
+    let (infos, uses, bases, special) = index(&commits, &records, &paths);
     push_special(&mut out, special);
     let lineage = Lineage::new(&commits, &records);
     drop(records);
     phase(&clock, "index");
+    crate::source::malloc::release_free();
     Ok(HistoryPlan {
         git_dir,
         pool,
@@ -166,12 +168,11 @@ type Indexed = (Infos, BlobUses, OidMap<Base>, HashMap<String, SkipReason>);
 /// The index of the history, in commit order: each commit's provenance (taken out of its
 /// record), unique blobs with their paths and first commits, the version each replaced, and the
 /// symbolic links and submodules seen.
-fn index(records: &mut [Record], paths: &Paths) -> Indexed {
-    let infos = records.iter_mut().enumerate().map(|(order, r)| {
-        r.parents = Vec::new();
-        r.provenance.take().map(|provenance| CommitInfo { provenance, order })
-    });
-    let infos = Infos(infos.collect());
+fn index(commits: &[Oid], records: &[Record], paths: &Paths) -> Indexed {
+    let mut infos = Infos { rows: Vec::with_capacity(records.len()), text: String::new() };
+    for (order, (r, c)) in records.iter().zip(commits).enumerate() {
+        infos.push(r.provenance.as_ref(), *c, order);
+    }
     let mut uses = BlobUses::default();
     let mut bases = OidMap::<Base>::default();
     let mut special: HashMap<String, SkipReason> = HashMap::new();
