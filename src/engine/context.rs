@@ -66,20 +66,33 @@ pub(crate) struct Context {
     assigned: Vec<String>,
 }
 
+/// A context rule's regex cut in its parts: `(?i)`, an optional `\b`, a non-capturing alternation
+/// of plain words (letters, digits, `_`, `-`), then the rest.
+pub(crate) struct Parts<'r> {
+    /// Whether `\b` stands before the alternation.
+    pub(crate) boundary: bool,
+    /// The words of the alternation, lowercase, in its order.
+    pub(crate) names: Vec<String>,
+    /// What follows the alternation.
+    pub(crate) tail: &'r str,
+}
+
+/// `regex` cut in its [`Parts`], or `None` for a regex of another shape.
+pub(crate) fn parts(regex: &str) -> Option<Parts<'_>> {
+    let rest = regex.strip_prefix("(?i)")?;
+    let boundary = rest.starts_with(r"\b");
+    let rest = rest.strip_prefix(r"\b").unwrap_or(rest).strip_prefix("(?:")?;
+    let close = rest.find(')')?;
+    let names: Vec<String> = rest[..close].split('|').map(str::to_ascii_lowercase).collect();
+    let plain = |n: &String| !n.is_empty() && n.bytes().all(|b| is_word(b) || b == b'-');
+    names.iter().all(plain).then_some(Parts { boundary, names, tail: &rest[close + 1..] })
+}
+
 /// The test for a rule whose regex is `(?i)`, an optional `\b`, a non-capturing alternation of
 /// plain words each starting with one of `keywords`, then one of the known shapes; `None` for
 /// any other regex.
 pub(crate) fn context_of(regex: &str, keywords: &[String]) -> Option<Context> {
-    let rest = regex.strip_prefix("(?i)")?;
-    let rest = rest.strip_prefix(r"\b").unwrap_or(rest);
-    let rest = rest.strip_prefix("(?:")?;
-    let close = rest.find(')')?;
-    let (alternation, tail) = (&rest[..close], &rest[close + 1..]);
-    let names: Vec<String> = alternation.split('|').map(str::to_ascii_lowercase).collect();
-    let plain = |n: &String| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if !names.iter().all(plain) {
-        return None;
-    }
+    let Parts { names, tail, .. } = parts(regex)?;
     let keywords: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
     let (shape, gap, words) = SHAPES.iter().find(|(shape, _, _)| tail.starts_with(shape))?;
     // Every match must start at a keyword occurrence: a name starts with a keyword, or (in the
@@ -145,7 +158,8 @@ impl Context {
     }
 }
 
-fn is_word(b: u8) -> bool {
+/// Whether `b` is a word byte of an ASCII `\b` (a letter, a digit or `_`).
+pub(crate) fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 

@@ -324,15 +324,7 @@ impl Engine {
         out: &mut Vec<Match>,
     ) {
         let rule = &self.rules[ri];
-        let (re, split) = match &c.regex {
-            RuleRegex::Anchored(re) => (re, None),
-            RuleRegex::Tail => {
-                let Some(split) = self.tails.of(ri) else { return };
-                let Ok(re) = self.tails.regex(split) else { return };
-                (re, Some(split))
-            }
-            RuleRegex::Whole(_) => return,
-        };
+        let Some((re, split)) = self.searcher(ri, c) else { return };
         let mut caps = re.create_captures();
         let mut from = 0;
         for &(at, ki) in starts {
@@ -449,15 +441,25 @@ impl Engine {
         claimed
     }
 
-    /// The span of the `secret` group of rule `ri`'s first match in `hay`.
-    fn first_secret(&self, ri: usize, c: &Compiled, hay: &[u8]) -> Option<std::ops::Range<usize>> {
-        let (re, split) = match &c.regex {
-            RuleRegex::Whole(re) | RuleRegex::Anchored(re) => (re, None),
+    /// The regex that rule `ri`'s matches are searched with (compiled as `c`), and for a rule
+    /// with a shared tail, its split (see [`tails`]).
+    fn searcher<'a>(
+        &'a self,
+        ri: usize,
+        c: &'a Compiled,
+    ) -> Option<(&'a regex_automata::meta::Regex, Option<&'a tails::Split>)> {
+        match &c.regex {
+            RuleRegex::Whole(re) | RuleRegex::Anchored(re) => Some((re, None)),
             RuleRegex::Tail => {
                 let split = self.tails.of(ri)?;
-                (self.tails.regex(split).ok()?, Some(split))
+                Some((self.tails.regex(split).ok()?, Some(split)))
             }
-        };
+        }
+    }
+
+    /// The span of the `secret` group of rule `ri`'s first match in `hay`.
+    fn first_secret(&self, ri: usize, c: &Compiled, hay: &[u8]) -> Option<std::ops::Range<usize>> {
+        let (re, split) = self.searcher(ri, c)?;
         let mut caps = re.create_captures();
         match split {
             Some(split) => tails::search(re, split, hay, &mut caps)?,

@@ -20,6 +20,8 @@ use regex_automata::meta::Regex;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
+use super::context;
+
 /// A context rule's provider names, lowercase, in the alternation's order.
 type Names = Vec<Box<[u8]>>;
 
@@ -73,21 +75,13 @@ impl Tails {
     }
 }
 
-/// `(?i)`, an optional `\b`, `(?:name|name|...)` of plain words, then the tail: (whether `\b`
-/// leads, the names lowercased, the tail's text).
+/// `regex` cut at its tail (see [`context::parts`]), unless the tail begins with a quantifier or
+/// an alternation's bar, which would bind to the names: (whether `\b` leads, the names, the
+/// tail's text).
 fn split(regex: &str) -> Option<(bool, Names, &str)> {
-    let rest = regex.strip_prefix("(?i)")?;
-    let boundary = rest.starts_with(r"\b");
-    let rest = rest.strip_prefix(r"\b").unwrap_or(rest).strip_prefix("(?:")?;
-    let close = rest.find(')')?;
-    let (alternation, tail) = (&rest[..close], &rest[close + 1..]);
-    let plain = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    let names: Vec<&str> = alternation.split('|').collect();
-    // A tail that begins with a quantifier or an alternation's bar would bind to the names.
+    let context::Parts { boundary, names, tail } = context::parts(regex)?;
     let free = !tail.is_empty() && !tail.starts_with(['?', '*', '+', '{', '|']);
-    (free && names.iter().all(|n| plain(n))).then(|| {
-        (boundary, names.iter().map(|n| n.to_ascii_lowercase().into_bytes().into_boxed_slice()).collect(), tail)
-    })
+    free.then(|| (boundary, names.into_iter().map(|n| n.into_bytes().into_boxed_slice()).collect(), tail))
 }
 
 /// Searches `data[at..end]` for a match of the split rule that starts at `at`, as an anchored
@@ -101,7 +95,7 @@ pub(super) fn search_at(
     end: usize,
     caps: &mut Captures,
 ) -> Option<usize> {
-    let word = |i: usize| data.get(i).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let word = |i: usize| data.get(i).copied().is_some_and(context::is_word);
     if split.boundary && (at > 0 && word(at - 1)) == word(at) {
         return None;
     }
