@@ -448,3 +448,39 @@ fn history_of_a_path_inside_the_work_tree() {
     assert_eq!(code, 1);
     assert_eq!(findings(&json)[0]["path"], "deep/dir/a.txt");
 }
+
+#[test]
+fn versions_that_grow_past_the_chunk_size_or_the_size_limit_are_streamed_or_skipped() {
+    // Small first versions, then versions a thousand times larger, packed as deltas: a new
+    // version of a small file is read whole before its size is known, and one that turns out
+    // large must still be scanned in chunks (below the limit) or skipped (above it).
+    let mut g = Gen::new(113);
+    let tok = g.github_pat();
+    let mut r = Repo::new();
+    let lines = |n: usize| (0..n).map(|i| format!("row {i} of the fixture table\n")).collect::<String>();
+    r.write("grows.txt", &lines(100));
+    r.write("huge.txt", &lines(100));
+    r.write("medium.txt", &lines(100));
+    r.commit("small versions");
+    // 9.2 MB (more than one chunk of 8.25 MiB, less than the default limit of 10 MiB), the token
+    // last; 12.7 MB; 209 kB.
+    let big = lines(290_000);
+    assert!((8_650_752..10_000_000).contains(&big.len()), "{}", big.len());
+    r.write("grows.txt", &format!("{big}token = {tok}\n"));
+    r.write("huge.txt", &lines(400_000));
+    r.write("medium.txt", &lines(7_000));
+    r.commit("large versions");
+    r.git(&["repack", "-adfq"]);
+    let (code, json, _) = scan_json(&["--history", r.path()]);
+    assert_eq!(code, 1, "{json}");
+    let f = findings(&json);
+    assert_eq!(f.len(), 1, "{json}");
+    assert_eq!(f[0]["path"], "grows.txt");
+    assert_eq!(f[0]["line"], 290_001);
+    assert_eq!(json["summary"]["skipped_by_reason"]["too-large"], 1, "{json}");
+    // With a limit of 100 kB, the 200 kB version (read whole) is skipped too, and so is the one
+    // that held the token.
+    let (code, json, _) = scan_json(&["--history", "--max-file-size", "100000", r.path()]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["summary"]["skipped_by_reason"]["too-large"], 3, "{json}");
+}
