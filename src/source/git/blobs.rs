@@ -32,8 +32,9 @@ impl Text<'_> {
 /// A blob's text, or why it has none.
 pub(super) enum BlobText<'r> {
     Text(Text<'r>),
-    /// Over one chunk: scanned in chunks, never held whole.
-    Large,
+    /// Over one chunk: scanned in chunks, never held whole (unless it was read whole already,
+    /// see [`read_text_sized`]).
+    Large(Option<git2::Blob<'r>>),
     Skip(SkipReason, String),
 }
 
@@ -46,15 +47,20 @@ pub(super) fn read_text(repo: &Repository, oid: Oid, max: u64) -> BlobText<'_> {
 /// A version whose base is at most this long is read whole at once (see [`read_text_sized`]).
 const SMALL_BASE: usize = 1 << 20;
 
-/// [`read_text`]; with `likely_small`, the blob is read whole before its size is known, and
-/// only one longer than [`STREAM_ABOVE`] is read again the careful way (header first). For a
-/// deltified object in a pack, reading the header walks its delta chain to the base: a sixth
-/// of the CPU time of the rails history scan went there. [`scan_blob`] sets it for a new version
-/// of a file whose base was small, which is almost never large.
+/// [`read_text`]; with `likely_small`, the blob is read whole before its size is known (one
+/// longer than [`STREAM_ABOVE`] is then scanned in chunks of what was read). For a deltified
+/// object in a pack, reading the header first walks its delta chain to the base: a sixth of the
+/// CPU time of the rails history scan's blob phase went there. [`scan_blob`] sets it for a new
+/// version of a file whose base was small, which is almost never large; the header still
+/// guards every other read (a packed blob is inflated whole to be scanned in any case, but one
+/// over the size limit is not).
 fn read_text_sized(repo: &Repository, oid: Oid, max: u64, likely_small: bool) -> BlobText<'_> {
     if likely_small {
-        if let Some(blob) = repo.find_blob(oid).ok().filter(|b| b.size() <= STREAM_ABOVE) {
-            return text_of(oid, blob, max);
+        if let Ok(blob) = repo.find_blob(oid) {
+            if blob.size() <= STREAM_ABOVE || blob.size() as u64 > max {
+                return text_of(oid, blob, max);
+            }
+            return BlobText::Large(Some(blob));
         }
     }
     if let Ok(odb) = repo.odb() {
@@ -63,7 +69,7 @@ fn read_text_sized(repo: &Repository, oid: Oid, max: u64, likely_small: bool) ->
                 return BlobText::Skip(SkipReason::TooLarge, format!("blob {oid}: {size} bytes > limit of {max}"));
             }
             if size > STREAM_ABOVE {
-                return BlobText::Large;
+                return BlobText::Large(None);
             }
         }
     }
@@ -137,8 +143,8 @@ pub(super) fn scan_blob<'r>(
         BlobText::Skip(reason, detail) => {
             return (BlobScan { scanned: Scanned::skipped(reason, detail), needles: Vec::new() }, None)
         }
-        BlobText::Large => {
-            let scanned = scan_large_blob(repo, sink, oid, origin).unwrap_or_else(|| {
+        BlobText::Large(read) => {
+            let scanned = scan_large_blob(repo, sink, oid, origin, read).unwrap_or_else(|| {
                 Scanned::skipped(SkipReason::MissingObject, format!("blob {oid}: cannot be read in chunks"))
             });
             return (BlobScan { scanned, needles: Vec::new() }, None);
@@ -156,15 +162,22 @@ pub(super) fn scan_blob<'r>(
 }
 
 /// Scans a blob that [`read_text`] found larger than one chunk, in chunks: streamed from a loose
-/// object, or from the inflated blob (packed objects cannot be streamed) without copying it.
-/// `None` when the object cannot be read.
-fn scan_large_blob(repo: &Repository, sink: &mut dyn BlobSink, oid: Oid, origin: Origin<'_>) -> Option<Scanned> {
+/// object, or from the inflated blob (packed objects cannot be streamed; `read` when it was read
+/// whole already) without copying it. `None` when the object cannot be read.
+fn scan_large_blob(
+    repo: &Repository,
+    sink: &mut dyn BlobSink,
+    oid: Oid,
+    origin: Origin<'_>,
+    read: Option<git2::Blob<'_>>,
+) -> Option<Scanned> {
     let odb = repo.odb().ok()?;
     let finish = |res: std::io::Result<Scanned>| {
         res.unwrap_or_else(|e| Scanned::skipped(SkipReason::MissingObject, format!("blob {oid}: read failed: {e}")))
     };
     let binary = || Scanned::skipped(SkipReason::Binary, format!("blob {oid}: {}", tree::BINARY_DETAIL));
-    if let Ok((mut reader, _, _)) = odb.reader(oid) {
+    let stream = if read.is_none() { odb.reader(oid).ok() } else { None };
+    if let Some((mut reader, _, _)) = stream {
         let mut probe = vec![0u8; tree::PROBE];
         let n = std::io::Read::read(&mut reader, &mut probe).unwrap_or(0);
         probe.truncate(n);
@@ -173,7 +186,10 @@ fn scan_large_blob(repo: &Repository, sink: &mut dyn BlobSink, oid: Oid, origin:
         }
         return Some(finish(sink.scan_stream(&mut reader, probe, origin)));
     }
-    let blob = repo.find_blob(oid).ok()?;
+    let blob = match read {
+        Some(b) => b,
+        None => repo.find_blob(oid).ok()?,
+    };
     let mut content = blob.content();
     if tree::is_binary(content) {
         return Some(binary());
