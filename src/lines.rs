@@ -10,11 +10,15 @@ pub(crate) struct LineIndex<'a> {
     pos: usize,
     line: usize,
     line_start: usize,
+    /// Characters from `line_start` to `pos`: a column is counted from the last offset asked
+    /// for, not from the line's start, so that many offsets on one long line (a minified file)
+    /// cost the line's length once, not once each.
+    chars_to_pos: usize,
 }
 
 impl<'a> LineIndex<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        LineIndex { data, pos: 0, line: 1, line_start: 0 }
+        LineIndex { data, pos: 0, line: 1, line_start: 0, chars_to_pos: 0 }
     }
 
     /// The (line, column) of byte `offset`.
@@ -24,15 +28,24 @@ impl<'a> LineIndex<'a> {
             self.pos = 0;
             self.line = 1;
             self.line_start = 0;
+            self.chars_to_pos = 0;
         } else if offset < self.pos {
-            return (self.line, chars(&self.data[self.line_start..offset]) + 1);
+            // On the current line, a little before the last offset (a match's start after the
+            // end of the match before it).
+            return (self.line, self.chars_to_pos - chars(&self.data[offset..self.pos]) + 1);
         }
-        for nl in memchr::memchr_iter(b'\n', &self.data[self.pos..offset]) {
+        let from = self.pos;
+        for nl in memchr::memchr_iter(b'\n', &self.data[from..offset]) {
             self.line += 1;
-            self.line_start = self.pos + nl + 1;
+            self.line_start = from + nl + 1;
         }
+        self.chars_to_pos = if self.line_start > from {
+            chars(&self.data[self.line_start..offset])
+        } else {
+            self.chars_to_pos + chars(&self.data[from..offset])
+        };
         self.pos = offset;
-        (self.line, chars(&self.data[self.line_start..offset]) + 1)
+        (self.line, self.chars_to_pos + 1)
     }
 
     /// The 1-based line holding byte `offset`.
@@ -92,5 +105,32 @@ mod tests {
         assert_eq!(previous_line_bytes(data, 11), Some("cé d".as_bytes()));
         assert_eq!(previous_line_bytes(data, 1), None);
         assert_eq!(line_of_offset("a\nb\nc", 4), 3);
+    }
+
+    #[test]
+    fn offsets_in_any_order_get_the_positions_a_count_from_the_start_gives() {
+        // Seeded text of long and short lines with multi-byte characters; offsets asked mostly
+        // ascending with small steps back (a match's start after the previous match's end), and
+        // now and then far back: each answer must equal counting from the start of the text.
+        let mut rng = crate::testutil::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let pieces = ["a", "é", "€", "\n", "key = 1;", "\r\n", "𝄞"];
+        let text: String = (0..4000).map(|_| pieces[(rng.next() % pieces.len() as u64) as usize]).collect();
+        let data = text.as_bytes();
+        let naive = |offset: usize| {
+            let before = &data[..offset];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            (line, chars(&data[start..offset]) + 1)
+        };
+        let mut idx = LineIndex::new(data);
+        let mut at = 0usize;
+        for _ in 0..3000 {
+            at = match rng.next() % 10 {
+                0 => (rng.next() as usize) % data.len(),
+                1..=3 => at.saturating_sub((rng.next() % 40) as usize),
+                _ => (at + (rng.next() % 60) as usize).min(data.len()),
+            };
+            assert_eq!(idx.locate(at), naive(at), "offset {at}");
+        }
     }
 }

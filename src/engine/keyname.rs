@@ -77,15 +77,21 @@ pub(super) fn names_a_secret(key: &[String]) -> bool {
 /// For a bare `key` at `at`: the word before it when it opens the line (`taxjar key: …`, after
 /// indentation or a comment mark), lowercased.
 pub(super) fn line_qualifier(data: &[u8], at: usize) -> Option<String> {
-    let line_start = data[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let before = &data[line_start..at];
+    // Read backwards from `at` only as far as the answer needs (not to the line's start, which
+    // on a minified line is far away): one blank, the word, then only lead bytes up to the line.
+    let before = &data[..at.min(data.len())];
     let trimmed = before.strip_suffix(b" ").or_else(|| before.strip_suffix(b"\t"))?;
     let word_start = trimmed.iter().rposition(|b| !b.is_ascii_alphanumeric()).map_or(0, |i| i + 1);
     let word = &trimmed[word_start..];
+    if word.len() < 3 || !word.iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
     let lead = &trimmed[..word_start];
-    let opens = lead.iter().all(|b| matches!(b, b' ' | b'\t' | b'#' | b'/' | b'*' | b'-' | b';'));
-    (opens && word.len() >= 3 && word.iter().all(u8::is_ascii_alphabetic))
-        .then(|| String::from_utf8_lossy(word).to_ascii_lowercase())
+    let opens = match lead.iter().rposition(|b| !matches!(b, b' ' | b'\t' | b'#' | b'/' | b'*' | b'-' | b';')) {
+        None => true,
+        Some(i) => lead[i] == b'\n',
+    };
+    opens.then(|| String::from_utf8_lossy(word).to_ascii_lowercase())
 }
 
 /// Whether a key word names a password: `password`, `db_pass`, `PGPASSWORD`, `pwd`.
