@@ -11,6 +11,7 @@ use super::keyname::{head_words, key_stands_as_key, key_words, line_qualifier, n
 use super::words::*;
 use template::{has_ascending_run, has_template, letters_beside_typed_runs};
 
+mod shape;
 mod template;
 
 /// Whether `secret` is a placeholder rather than a secret, or a documented example key (see
@@ -30,10 +31,34 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 pub fn is_placeholder_for(rule: &crate::rules::Rule, secret: &[u8]) -> bool {
     use crate::rules::ValueModel;
     let password_slot = matches!(rule.model, Some(ValueModel::Password | ValueModel::Credential));
-    is_placeholder_in_slot(secret, password_slot || rule.tags.iter().any(|t| t == "provider-context"))
+    let provider_context = rule.tags.iter().any(|t| t == "provider-context");
+    // A provider context rule takes any long enough value after its names: one that names a
+    // type, a path or a page (`bitbucketv1.BasicAuth`, `v2/get-started/`, `935365775.html`) is
+    // not a credential.
+    let named = provider_context
+        && std::str::from_utf8(secret).is_ok_and(|s| {
+            (s.contains(['.', '/', ':']) && shape::is_word_name(s))
+                || shape::is_file_name(s)
+                || shape::base64_text(secret).is_some_and(|t| shape::is_word_name(&t))
+        });
+    named || is_placeholder_in_slot(secret, password_slot || provider_context)
 }
 
 fn is_placeholder_in_slot(secret: &[u8], named_slot: bool) -> bool {
+    is_plain_placeholder(secret, named_slot) || wraps_a_placeholder(secret, named_slot)
+}
+
+/// Whether `secret` is base64 of typed text (see [`shape::base64_text`]) that is a placeholder:
+/// `dGVzdC1wYXNzd29yZA==` wraps `test-password`. The text is judged as the value would be, and
+/// the password of a `user:password` pair, or the whole text when it is no pair, as a password
+/// (JSON is not judged as one: its keys name passwords).
+fn wraps_a_placeholder(secret: &[u8], named_slot: bool) -> bool {
+    let Some(text) = shape::base64_text(secret) else { return false };
+    let password = text.split_once(':').map_or(text.as_str(), |(_, p)| p);
+    is_plain_placeholder(text.as_bytes(), named_slot) || (!text.starts_with('{') && is_password_placeholder(password))
+}
+
+fn is_plain_placeholder(secret: &[u8], named_slot: bool) -> bool {
     if secret.is_empty() || super::examples::is_documented(secret) {
         return true;
     }
@@ -110,7 +135,7 @@ pub fn is_generic_noise(secret: &[u8]) -> bool {
     if is_uuid(s) || s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return distinct_bytes(secret) < 6 || is_mixed_case_hex(s);
     }
-    if is_password_hash(s) || is_cased_identifier(s) {
+    if is_password_hash(s) || is_cased_identifier(s) || shape::is_word_path(s) || shape::is_timestamp(s) {
         return true;
     }
     // Integrity hashes and similar prefixed digests.
@@ -360,7 +385,8 @@ fn secret_fits(s: &str) -> bool {
         // Hex and UUID values are tokens of many providers; the key says this one is a secret.
         return distinct_bytes(s.as_bytes()) >= 6;
     }
-    if is_value_noise(s) {
+    // Base64 of a name or a path (`aGVsbG8td29ybGQ=` wraps `hello-world`) is as much noise.
+    if is_value_noise(s) || shape::base64_text(s.as_bytes()).is_some_and(|t| is_value_noise(&t)) {
         return false;
     }
     if s.bytes().all(|b| b.is_ascii_digit()) {
@@ -381,6 +407,9 @@ fn is_value_noise(s: &str) -> bool {
     is_password_hash(s)
         || super::expr::is_code_expression(s)
         || is_cased_identifier(s)
+        || shape::is_word_name(s)
+        || shape::is_word_list(s)
+        || shape::is_timestamp(s)
         || ["sha1-", "sha256-", "sha384-", "sha512-", "h1:", "sha256:", "md5:"].iter().any(|p| s.starts_with(p))
         || s.starts_with('/')
         || s.starts_with("./")
@@ -444,7 +473,18 @@ fn password_fits(s: &str, quoted: bool, path: Option<&str>) -> bool {
     if v.starts_with("#{") || v.starts_with('$') && v[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return false;
     }
-    if v.contains("()") || (v.contains('(') && v.ends_with(')')) || is_password_hash(v) {
+    // A command-line flag (`--account`) or an anchored pattern (`^.{8,32}$`) is no password.
+    if (v.starts_with("--") && v[2..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        || (v.starts_with('^') && v.ends_with('$'))
+    {
+        return false;
+    }
+    // A date and time (`2019-03-20T17:54:53Z`) is when something happened.
+    if v.contains("()")
+        || (v.contains('(') && v.ends_with(')'))
+        || is_password_hash(v)
+        || (v.len() > 10 && shape::is_timestamp(v))
+    {
         return false;
     }
     // An e-mail address or `name@`: the conventional password of anonymous logins (RFC 1635).

@@ -374,3 +374,46 @@ fn json_written_inside_a_string_keeps_its_escaped_quotes_paired() {
     let line = format!("x = \\\"service_secret\\\":\\\"{tok}\" + y");
     assert!(!fits(Secret, &line, tok, "Client.java"), "{line}");
 }
+
+#[test]
+fn names_paths_dates_and_wrapped_placeholders_under_secret_keys_are_no_secrets() {
+    use crate::rules::ValueModel::{Password, Secret};
+    // Kubernetes label keys, annotation keys, resource paths, `scheme:name` pairs, protobuf
+    // options in a Go struct tag, dates, and base64 wrapping a name: none is a secret.
+    for (line, value) in [
+        ("            topologyKey: kubernetes.io/hostname", "kubernetes.io/hostname"),
+        ("  topologyKey: topology.kubernetes.io/zone", "topology.kubernetes.io/zone"),
+        ("\tAnnotationKeyRefresh = \"argocd.argoproj.io/refresh\"", "argocd.argoproj.io/refresh"),
+        ("  secretKey: remote/path", "remote/path"),
+        ("\tsecret: guestbook:/ConfigMap:default/configmap1", "guestbook:/ConfigMap:default/configmap1"),
+        ("ClusterSecretName = \"argocd-k8s-auth\"", "argocd-k8s-auth"),
+        ("x `protobuf_key:\"bytes,1,opt,name=key,proto3\"`", "bytes,1,opt,name=key,proto3"),
+        ("{\"secret\": \"2019-03-20T17:54:53Z\"}", "2019-03-20T17:54:53Z"),
+        ("token: aGVsbG8td29ybGQ=", "aGVsbG8td29ybGQ="),
+    ] {
+        assert!(!fits(Secret, line, value, "app.yaml"), "{line}");
+    }
+    assert!(!fits(Password, "{\"password\": \"2019-03-20T17:54:53Z\"}", "2019-03-20T17:54:53Z", "a.json"));
+    assert!(!fits(Password, "password: --account", "--account", "a.yaml"));
+    // Random values with the same marks still are.
+    for (line, value) in [
+        ("  secretKey: Xk3v9Qm2/LpW7hQ2xR9pL", "Xk3v9Qm2/LpW7hQ2xR9pL"),
+        ("token: dXNlcjpYazN2OVFtMkxwVzc=", "dXNlcjpYazN2OVFtMkxwVzc="),
+        ("{\"password\": \"2019-03-20\"}", "2019-03-20"),
+    ] {
+        let model = if line.contains("password") { Password } else { Secret };
+        assert!(fits(model, line, value, "app.yaml"), "{line}");
+    }
+}
+
+#[test]
+fn base64_wrapping_a_placeholder_is_a_placeholder_for_every_rule() {
+    // `test-password`, `admin:password`, JSON with a fake token: placeholders once decoded.
+    for s in ["dGVzdC1wYXNzd29yZA==", "YWRtaW46cGFzc3dvcmQ=", "eyJiZWFyZXJUb2tlbiI6ImZha2UifQ=="] {
+        assert!(is_placeholder(s.as_bytes()), "{s}");
+    }
+    // `user:Xk3v9Qm2LpW7` and random bytes are not.
+    for s in ["dXNlcjpYazN2OVFtMkxwVzc=", "UW03dlh6MnBMazl3UnQ0c0hu", "q83vEjRWeJq8/+7d"] {
+        assert!(!is_placeholder(s.as_bytes()), "{s}");
+    }
+}

@@ -296,6 +296,11 @@ pub(super) const PASSWORD_PLACEHOLDERS: &[&str] = &[
     "credentials",
     "creds",
     "pat",
+    // What a password option is called in prose (`the --password flag`).
+    "flag",
+    "option",
+    "argument",
+    "parameter",
 ];
 
 /// Substrings (lowercase, after undoing leetspeak) that make a value a placeholder.
