@@ -29,6 +29,29 @@ const MAX_WORDS: usize = 256;
 /// it, which is quadratic in the line's length. Look-arounds still see past the bound.
 pub(super) const SPAN: usize = 16 * 1024;
 
+/// Inputs longer than this are searched by rules that are not anchored only in windows around
+/// their keywords (see [`windows`]).
+pub(super) const WINDOWED: usize = 4 * SPAN;
+
+/// The windows of an input of `len` bytes in which a rule that is not anchored is searched, given
+/// where its keywords start (in order): [`SPAN`] bytes before and after each, merged where they
+/// overlap. A match is found when it lies within one window, which every match of a rule whose
+/// matches hold one of its keywords does, unless it is longer than [`SPAN`]; a rule that finds
+/// its secret away from its keywords finds it within [`SPAN`] of one. In a long input (a
+/// generated manifest, a bundle) a rule whose keyword occurs once then reads 32 KiB of it, not
+/// all of it.
+pub(super) fn windows(starts: impl Iterator<Item = usize>, len: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for at in starts {
+        let w = at.saturating_sub(SPAN)..len.min(at.saturating_add(SPAN));
+        match out.last_mut() {
+            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+            _ => out.push(w),
+        }
+    }
+    out
+}
+
 /// Whether every match of `regex` starts with one of `keywords` (ASCII case-insensitively) and
 /// its leading part is case-insensitive (see the module documentation).
 pub fn starts_with_keyword(regex: &str, keywords: &[String]) -> bool {

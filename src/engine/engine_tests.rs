@@ -44,6 +44,35 @@ fn anchored_rules_find_what_a_search_of_the_whole_input_finds() {
     assert!(anchored_matches > 100, "only {anchored_matches} matches of anchored rules");
 }
 
+#[test]
+fn long_inputs_searched_near_keywords_give_what_a_search_of_all_of_them_gives() {
+    // Built-in examples planted far apart in long inputs of seeded noise (so that rules searched
+    // whole are searched in windows around their keywords): the same matches as an engine that
+    // searches every input whole.
+    let rules = crate::rules::builtin().expect("built-in rules");
+    let fast = Engine::new(rules.clone()).expect("engine");
+    let mut whole = Engine::new(rules).expect("engine");
+    whole.windowed = usize::MAX;
+    let examples: Vec<&String> = fast.rules.iter().flat_map(|r| r.examples.iter()).collect();
+    let mut rng = crate::testutil::XorShift::new(0x2545_f491_4f6c_dd1du64);
+    let mut next = move || rng.next();
+    let mut found = 0;
+    for round in 0..12 {
+        let mut data = Vec::new();
+        while data.len() < anchor::WINDOWED + 64 * 1024 {
+            let noise = (next() % 20_000) as usize;
+            data.extend((0..noise).map(|_| b"ab =:'\"\n_-x9Q.{}"[(next() % 16) as usize]));
+            data.extend(examples[(next() % examples.len() as u64) as usize].as_bytes());
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        fast.find(&data, Some("x.txt"), &mut Scratch::default(), &mut a);
+        whole.find(&data, Some("x.txt"), &mut Scratch::default(), &mut b);
+        assert_eq!(a, b, "round {round}");
+        found += a.len();
+    }
+    assert!(found > 50, "only {found} matches");
+}
+
 fn engine(text: &str) -> Engine {
     Engine::new(parse_rules("t.toml", text, false).expect("rules")).expect("engine")
 }

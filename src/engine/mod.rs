@@ -2,8 +2,9 @@
 //!
 //! One Aho-Corasick automaton (a DFA) holds every rule's keywords (ASCII case-insensitive). A
 //! pass over the input marks the rules whose keywords occur (see `keywords`); only those rules'
-//! regexes run (and, in a file with a path, the rules without
-//! keywords, which have a `path`), each over the whole input with `regex::bytes`.
+//! regexes run (and, in a file with a path, the rules without keywords, which have a `path`):
+//! anchored at their keywords where they can be (see `anchor`), else over the whole input, or
+//! in an input longer than 64 KiB over the windows around their keywords (`anchor::windows`).
 //! A regex is compiled the first time a rule is a candidate (most scans need few of them), and a
 //! path-limited rule's only where its path matches (see `paths`), so start-up costs only the
 //! automaton.
@@ -25,6 +26,7 @@ mod expr;
 pub mod falsepos;
 mod keyname;
 mod keywords;
+mod overlaps;
 mod paths;
 mod tails;
 mod words;
@@ -89,6 +91,9 @@ pub struct Scratch {
     candidates: Vec<usize>,
     /// Where keywords of anchored rules start: (offset, keyword), sorted.
     starts: Vec<(usize, usize)>,
+    /// In a long input, every keyword occurrence as (keyword, offset), sorted: where the
+    /// windows of a rule searched whole lie (see [`anchor::windows`]).
+    by_keyword: Vec<(usize, usize)>,
 }
 
 /// The compiled rule set. Build once, share across threads.
@@ -113,6 +118,10 @@ pub struct Engine {
     prefixes: OnceLock<Vec<(String, usize)>>,
     /// Rules without keywords (each has a `path`): candidates in every file with a path.
     path_only: Vec<usize>,
+    /// Inputs longer than this are searched in windows (see [`anchor::windows`]).
+    windowed: usize,
+    /// For each rule, the keywords it listed.
+    rule_keywords: Vec<Vec<usize>>,
 }
 
 impl Engine {
@@ -126,6 +135,10 @@ impl Engine {
             (0..keywords.len()).map(|ki| keywords.rules_of(ki).iter().any(|&ri| may_anchor[ri])).collect();
         let contexts: Vec<_> = rules.iter().map(|r| context::context_of(&r.regex, &r.keywords)).collect();
         let tails = tails::Tails::new(&rules, |ri| contexts[ri].is_some());
+        let mut rule_keywords = vec![Vec::new(); rules.len()];
+        for ki in 0..keywords.len() {
+            keywords.rules_of(ki).iter().for_each(|&ri| rule_keywords[ri].push(ki));
+        }
         Ok(Engine {
             paths: paths::PathLimits::new(rules.len()),
             rules,
@@ -137,6 +150,8 @@ impl Engine {
             tails,
             prefixes: OnceLock::new(),
             path_only,
+            windowed: anchor::WINDOWED,
+            rule_keywords,
         })
     }
 
@@ -214,6 +229,7 @@ impl Engine {
         scratch.candidates.clear();
         scratch.starts.clear();
         let (marked, candidates, starts) = (&mut scratch.marked, &mut scratch.candidates, &mut scratch.starts);
+        let windowed = data.len() > self.windowed;
         self.keywords.find(data, |ki, at| {
             for &ri in self.keywords.rules_of(ki) {
                 if !marked[ri] {
@@ -221,7 +237,9 @@ impl Engine {
                     candidates.push(ri);
                 }
             }
-            if self.keyword_anchors[ki] {
+            // In a long input, rules searched whole are searched near their keywords (see
+            // `anchor::windows`).
+            if self.keyword_anchors[ki] || windowed {
                 starts.push((at, ki));
             }
         });
@@ -231,6 +249,11 @@ impl Engine {
             // The lanes overlap, so an occurrence can be reported twice.
             scratch.starts.sort_unstable();
             scratch.starts.dedup();
+        }
+        scratch.by_keyword.clear();
+        if windowed {
+            scratch.by_keyword.extend(scratch.starts.iter().map(|&(at, ki)| (ki, at)));
+            scratch.by_keyword.sort_unstable();
         }
         let first = out.len();
         for &ri in &scratch.candidates {
@@ -244,9 +267,9 @@ impl Engine {
                     continue;
                 }
             }
-            self.run_rule(ri, data, path, &scratch.starts, out);
+            self.run_rule(ri, data, path, (&scratch.starts, &scratch.by_keyword), out);
         }
-        resolve_overlaps(&self.rules, &mut out[first..]);
+        overlaps::resolve(&self.rules, &mut out[first..]);
         out.retain(|m| m.rule != usize::MAX);
     }
 
@@ -274,7 +297,10 @@ impl Engine {
         }
     }
 
-    fn run_rule(&self, ri: usize, data: &[u8], path: Option<&str>, starts: &[(usize, usize)], out: &mut Vec<Match>) {
+    /// Runs rule `ri` over `data`, given where keywords start (`starts`: (offset, keyword), and in
+    /// a long input `by_keyword`: (keyword, offset)).
+    fn run_rule(&self, ri: usize, data: &[u8], path: Option<&str>, occurrences: Occurrences<'_>, out: &mut Vec<Match>) {
+        let (starts, by_keyword) = occurrences;
         if !self.paths.allows(&self.rules, ri, path) {
             return;
         }
@@ -283,21 +309,47 @@ impl Engine {
         if rule.generic && path.is_some_and(falsepos::is_generated_path) {
             return;
         }
-        let RuleRegex::Whole(regex) = &c.regex else {
+        if !matches!(c.regex, RuleRegex::Whole(_)) {
             return self.run_anchored(ri, c, data, path, starts, out);
-        };
+        }
+        if data.len() <= self.windowed || self.rules[ri].keywords.is_empty() {
+            return self.run_whole(ri, c, data, 0..data.len(), path, out);
+        }
+        let mut mine: Vec<usize> = Vec::new();
+        for &ki in &self.rule_keywords[ri] {
+            let from = by_keyword.partition_point(|&(k, _)| k < ki);
+            mine.extend(by_keyword[from..].iter().take_while(|&&(k, _)| k == ki).map(|&(_, at)| at));
+        }
+        mine.sort_unstable();
+        for window in anchor::windows(mine.into_iter(), data.len()) {
+            self.run_whole(ri, c, data, window, path, out);
+        }
+    }
+
+    /// [`Self::run_rule`] for a rule searched over `range` of the input (all of it, or a window
+    /// around its keywords).
+    fn run_whole(
+        &self,
+        ri: usize,
+        c: &Compiled,
+        data: &[u8],
+        range: std::ops::Range<usize>,
+        path: Option<&str>,
+        out: &mut Vec<Match>,
+    ) {
+        let (RuleRegex::Whole(regex), rule) = (&c.regex, &self.rules[ri]) else { return };
         // Most candidate rules match nothing: a plain search says so without setting up captures.
-        if !regex.is_match(regex_automata::Input::new(data)) {
+        if !regex.is_match(regex_automata::Input::new(data).range(range.clone())) {
             return;
         }
         // Matches do not overlap, except that after a rejected match of a rule with a value model
         // the search goes on from the rejected value: `key="ApiKey" value="…"` first matches at
         // `key=` (the value `ApiKey` is a name), then at `Key" value=`.
         let mut caps = regex.create_captures();
-        let mut pos = 0;
-        loop {
+        let mut pos = range.start;
+        while pos <= range.end {
             // A search from `pos` still sees the bytes before it (`\b`, `^`).
-            regex.search_captures(&regex_automata::Input::new(data).range(pos..), &mut caps);
+            regex.search_captures(&regex_automata::Input::new(data).range(pos..range.end), &mut caps);
             let Some(whole) = caps.get_match() else { break };
             let Some((s, argument)) = anchored_secret_of(&caps) else { break };
             let accepted = self.accept(rule, c, Found { data, at: whole.start(), span: s.range(), argument, path });
@@ -305,9 +357,6 @@ impl Engine {
                 out.push(Match { rule: ri, start: s.start, end: s.end });
             }
             pos = resume_at(rule, accepted, whole.start(), whole.end(), s.start);
-            if pos > data.len() {
-                break;
-            }
         }
     }
 
@@ -496,6 +545,9 @@ impl Engine {
     }
 }
 
+/// Where keywords start: (offset, keyword) and (keyword, offset) (see [`Scratch`]).
+type Occurrences<'a> = (&'a [(usize, usize)], &'a [(usize, usize)]);
+
 /// A match's secret, for [`Engine::accept`].
 struct Found<'a> {
     data: &'a [u8],
@@ -514,36 +566,6 @@ struct Found<'a> {
 fn resume_at(rule: &Rule, accepted: bool, start: usize, end: usize, secret: usize) -> usize {
     let next = if !accepted && rule.model.is_some() { secret } else { end };
     next.max(start + 1)
-}
-
-/// Where two matches overlap, keeps the more specific one: a non-generic rule beats a generic
-/// one, then higher precision, then the longer secret, then the earlier rule. Dropped matches get
-/// `rule = usize::MAX`.
-fn resolve_overlaps(rules: &[Rule], matches: &mut [Match]) {
-    if matches.len() < 2 {
-        return;
-    }
-    matches.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end), m.rule));
-    let rank = |m: &Match| {
-        let r = &rules[m.rule];
-        (r.generic, r.precision, std::cmp::Reverse(m.end - m.start), m.rule)
-    };
-    for i in 0..matches.len() {
-        if matches[i].rule == usize::MAX {
-            continue;
-        }
-        let mut j = i + 1;
-        while j < matches.len() && matches[j].start < matches[i].end {
-            if matches[j].rule != usize::MAX {
-                if rank(&matches[j]) < rank(&matches[i]) {
-                    matches[i].rule = usize::MAX;
-                    break;
-                }
-                matches[j].rule = usize::MAX;
-            }
-            j += 1;
-        }
-    }
 }
 
 #[cfg(test)]

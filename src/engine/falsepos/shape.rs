@@ -104,8 +104,8 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
     if b.len() == 10 {
         return true;
     }
-    if !matches!(b.get(10), Some(b'T' | b't' | b' ')) || !(digits(11..13) && b.get(13) == Some(&b':') && digits(14..16))
-    {
+    let time = matches!(b.get(10), Some(b'T' | b't' | b' ')) && digits(11..13) && b.get(13) == Some(&b':');
+    if !(time && digits(14..16)) {
         return false;
     }
     // Seconds, fractions and the zone: only digits and their marks are left.
@@ -116,7 +116,7 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
 /// decodes to printable ASCII: base64 of random bytes almost never does (one chance in 2^8 for
 /// each 4 characters), so such a value wraps words someone typed.
 pub(crate) fn base64_text(s: &[u8]) -> Option<String> {
-    if s.len() < 12 || s.len() % 4 != 0 {
+    if s.len() < 12 || !s.len().is_multiple_of(4) {
         return None;
     }
     let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
