@@ -5,10 +5,11 @@
 use base64::Engine as _;
 
 /// Characters that separate the words of a name, a label key or a path.
-const SEPARATORS: &[u8] = b"/:.-_@+";
+const SEPARATORS: &[u8] = b"/:.-_@+#";
 
 /// Whether `s` is words joined by separators, with at least one `/` or `:` among them (the
-/// shapes of label and annotation keys, resource paths and `scheme:name` pairs; see
+/// shapes of label and annotation keys, resource paths, routes (`active_storage/disk#update`)
+/// and `scheme:name` pairs; see
 /// [`is_word_name`]).
 pub(crate) fn is_word_path(s: &str) -> bool {
     s.bytes().any(|c| matches!(c, b'/' | b':')) && is_word_name(s)
@@ -141,6 +142,7 @@ mod tests {
             "repo:refs_changed",
             "userpass:MPL-2.0",
             "app.k8s.io/v1beta1",
+            "active_storage/disk#update",
         ] {
             assert!(is_word_path(s), "{s}");
         }
