@@ -89,7 +89,8 @@ fn anchored_secret_of(caps: &regex_automata::util::captures::Captures) -> Option
 pub struct Scratch {
     marked: Vec<bool>,
     candidates: Vec<usize>,
-    /// Where keywords of anchored rules start: (offset, keyword), sorted.
+    /// Where keywords of anchored rules start (of every rule, in a long input): (offset,
+    /// keyword), sorted.
     starts: Vec<(usize, usize)>,
     /// In a long input, every keyword occurrence as (keyword, offset), sorted: where the
     /// windows of a rule searched whole lie (see [`anchor::windows`]).

@@ -7,10 +7,9 @@ use base64::Engine as _;
 /// Characters that separate the words of a name, a label key or a path.
 const SEPARATORS: &[u8] = b"/:.-_@+#";
 
-/// Whether `s` is words joined by separators, with at least one `/` or `:` among them (the
-/// shapes of label and annotation keys, resource paths, routes (`active_storage/disk#update`)
-/// and `scheme:name` pairs; see
-/// [`is_word_name`]).
+/// Whether `s` is words joined by separators (see [`is_word_name`]) with at least one `/` or `:`
+/// among them: the shapes of label and annotation keys, resource paths, routes
+/// (`active_storage/disk#update`) and `scheme:name` pairs.
 pub(crate) fn is_word_path(s: &str) -> bool {
     s.bytes().any(|c| matches!(c, b'/' | b':')) && is_word_name(s)
 }
@@ -32,8 +31,8 @@ pub(crate) fn is_word_name(s: &str) -> bool {
 
 /// A part of [`is_word_name`]: a word (lowercase, uppercase or capitalized words run together:
 /// `hostname`, `ONLY`, `ConfigMap`), then at most two digits (`configmap1`, `v2`), or words and
-/// digits taking turns at most twice (`k8s`, `i18n`, `v1alpha1`); a run of digits between two
-/// words stands between a word of one letter and one of three or more, or a number of one digit.
+/// digits taking turns (`k8s`, `i18n`, `v1alpha1`): at most two runs of digits, each of one or two,
+/// and a word of three letters or more between two of them.
 fn is_word_part(p: &[u8]) -> bool {
     let mut runs: Vec<&[u8]> = Vec::new();
     let mut i = 0;
